@@ -1,0 +1,79 @@
+"Tests of cpmm.train that need processes: data-parallel training with gloo, and resume after a real kill."
+import os, signal, subprocess, sys, textwrap, time
+from pathlib import Path
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from cpmm.direct import DirectMFA
+from cpmm.train import Trainer, fit
+
+STEPS, B = 4, 64
+
+
+def _data():
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(STEPS * B, 3, generator=g) * torch.tensor([1., 2., 0.5]) + 1
+
+
+def _model():
+    return DirectMFA(2, 3, 3, 1).init_from_data(_data(), method='random', seed=0)
+
+
+def _ddp_worker(rank, world, port, out):
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=world)
+    torch.set_num_threads(1)
+    try:
+        tr = Trainer(_model(), lr=0.05, batch_size=B, entropy_weight=0.5, progress=False, seed=3)
+        assert (tr.rank, tr.world) == (rank, world)
+        tr.run_epoch(_data())
+        if rank == 0: torch.save({k: v.detach().clone() for k, v in tr.param.state_dict().items()}, out)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ddp_two_gloo_processes_match_single_process(tmp_path):
+    out = tmp_path / 'ddp.pt'
+    port = 29500 + os.getpid() % 1000
+    mp.start_processes(_ddp_worker, args=(2, port, str(out)), nprocs=2, join=True, start_method='spawn')
+    ddp = torch.load(out, weights_only=True)
+    single = Trainer(_model(), lr=0.05, batch_size=B, entropy_weight=0.5, progress=False, seed=3)
+    single.run_epoch(_data())
+    moved = False
+    for k, v in single.param.state_dict().items():
+        torch.testing.assert_close(ddp[k], v, rtol=1e-5, atol=1e-6)
+        moved |= not torch.equal(v, _model().state_dict()[k])
+    assert moved, "training did not change the parameters"
+
+
+SCRIPT = textwrap.dedent("""
+    import sys, time, torch
+    from cpmm.direct import DirectMFA
+    from cpmm.train import fit
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(600, 2, generator=g)
+    p = DirectMFA(2, 2, 2, 1).init_from_data(X, method='random', seed=0)
+    def pause(tr, rec):
+        print('epoch', tr.epoch, flush=True)
+        if tr.epoch == 2 and sys.argv[2] == 'pause': time.sleep(120)
+    tr = fit(p, X, epochs=4, lr=0.05, batch_size=64, schedule='cosine', checkpoint=sys.argv[1],
+             resume=True, seed=5, progress=False, callback=pause)
+    torch.save(tr.param.state_dict(), sys.argv[1] + '.final')
+""")
+
+
+def test_resume_after_kill_ends_where_uninterrupted_run_ends(tmp_path):
+    script = tmp_path / 'run.py'; script.write_text(SCRIPT)
+    killed, clean = tmp_path / 'killed.ckpt', tmp_path / 'clean.ckpt'
+    p = subprocess.Popen([sys.executable, str(script), str(killed), 'pause'], stdout=subprocess.PIPE, text=True)
+    for line in p.stdout:
+        if line.strip() == 'epoch 2': break
+    p.send_signal(signal.SIGKILL); p.wait()
+    assert torch.load(killed, weights_only=True)['epoch'] == 2
+    assert not list(tmp_path.glob('.*.tmp*')), "a temporary checkpoint was left behind"
+    subprocess.run([sys.executable, str(script), str(killed), 'go'], check=True, capture_output=True)
+    subprocess.run([sys.executable, str(script), str(clean), 'go'], check=True, capture_output=True)
+    a = torch.load(str(killed) + '.final', weights_only=True)
+    b = torch.load(str(clean) + '.final', weights_only=True)
+    for k in a: torch.testing.assert_close(a[k], b[k])
