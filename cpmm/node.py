@@ -9,12 +9,16 @@ import numpy as np
 import torch
 from torch import nn, Tensor
 from fastcore.basics import patch
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree, shortest_path
+from scipy.spatial.distance import cdist
 from torchdiffeq import odeint, odeint_adjoint
 from .mfa import HierarchicalMFA
-from .direct import Parameterization, soft_clip, init_params, _unsoft_clip, _check_int
+from .direct import Parameterization, INITS, soft_clip, init_params, _unsoft_clip, _check_int
+from .direct import _check_data, _kmeans, _variance, _TINY
 
 # %% auto #0
-__all__ = ['ACTIVATIONS', 'VECTOR_FIELDS', 'SOLVERS', 'Sin', 'VectorField', 'MLPField', 'ConvField', 'NodeMFA']
+__all__ = ['ACTIVATIONS', 'VECTOR_FIELDS', 'SOLVERS', 'Sin', 'VectorField', 'MLPField', 'ConvField', 'NodeMFA', 'path_params']
 
 # %% ../nbs/04_node.ipynb #2a61f4e1
 class Sin(nn.Module):
@@ -235,18 +239,216 @@ def forward(self:NodeMFA,
     return HierarchicalMFA(mu, A, soft_clip(raw, self.log_d_min), log_pi, self.log_eta)
 
 # %% ../nbs/04_node.ipynb #24f3f4f6
+def _hebbian(X:np.ndarray, P:np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    "Competitive Hebbian graph of centres P (K, M) on points X (N, M): W (K, K) counts the points whose two nearest centres are i and j; also those pairs (N, 2)."
+    K = len(P)
+    pair = np.argpartition(cdist(X, P), 1, axis=1)[:, :2]
+    W = np.zeros((K, K))
+    np.add.at(W, (pair[:, 0], pair[:, 1]), 1.)
+    return W + W.T, pair
+
+def _cut(W:np.ndarray, P:np.ndarray, C:int, min_size:int) -> np.ndarray:
+    "Group labels (K,) in 0..C-1 of the nodes of W: cut the weakest links of its strongest spanning tree until C pieces of >= `min_size` remain; smaller pieces join the group they are most linked to (else the nearest)."
+    K = len(W)
+    T = minimum_spanning_tree(np.where(W > 0, 1 / np.maximum(W, 1e-300), 0.)).tocoo()   # strongest links: shortest 1/W
+    keep = np.ones(T.nnz, bool)
+    pieces = lambda: connected_components(coo_matrix((T.data[keep], (T.row[keep], T.col[keep])), shape=(K, K)), directed=False)[1]
+    lab = pieces()
+    for e in np.argsort(-T.data, kind='stable'):                  # the weakest link first
+        if (np.bincount(lab) >= min_size).sum() >= C: break
+        keep[e] = False
+        lab = pieces()
+    out = np.full(K, -1)
+    for c, b in enumerate(np.argsort(-np.bincount(lab), kind='stable')[:C]): out[lab == b] = c
+    while (out < 0).any():                                        # small pieces, one layer of links at a time
+        rest = np.flatnonzero(out < 0)
+        S = W[rest] @ (np.eye(C)[np.maximum(out, 0)] * (out >= 0)[:, None])   # (rest, C): links to each group
+        linked = S.max(1) > 0
+        if not linked.any():
+            out[rest] = out[out >= 0][cdist(P[rest], P[out >= 0]).argmin(1)]
+            break
+        out[rest[linked]] = S[linked].argmax(1)
+    return out
+
+# %% ../nbs/04_node.ipynb #689587a8
+def _diameter_path(P:np.ndarray) -> np.ndarray:
+    "Indices of the centres P (K, M) on the longest path of their minimum spanning tree, from one end to the other."
+    if len(P) == 1: return np.zeros(1, int)
+    D, pred = shortest_path(minimum_spanning_tree(cdist(P, P)), directed=False, return_predecessors=True)
+    a = int(np.argmax(D[0])); b = int(np.argmax(D[a]))
+    path = [b]
+    while path[-1] != a: path.append(int(pred[a, path[-1]]))
+    return np.array(path[::-1])
+
+def _resample(poly:np.ndarray, G:int) -> np.ndarray:
+    "G points (G, M) evenly spaced by arc length along the polyline `poly` (K, M), both ends included."
+    s = np.concatenate([[0.], np.cumsum(np.linalg.norm(np.diff(poly, axis=0), axis=1))])
+    if s[-1] == 0: return np.repeat(poly[:1], G, 0)
+    u = np.linspace(0., s[-1], G)
+    return np.stack([np.interp(u, s, poly[:, m]) for m in range(poly.shape[1])], 1)
+
+def _ppca(Xg:np.ndarray, R:int, var:np.ndarray, prev:np.ndarray|None) -> tuple[np.ndarray, np.ndarray]:
+    "Loadings A (M, R) and log d (M,) of the points Xg: the top R principal directions (signs aligned with `prev`), the rest of the variance on the diagonal; `var` (M,) if fewer than 2 points."
+    n, M = Xg.shape
+    A = np.zeros((M, R))
+    if n < 2: return A, np.log(np.maximum(var, _TINY))
+    Z = Xg - Xg.mean(0)
+    _, sv, Vt = np.linalg.svd(Z, full_matrices=False)              # economical when n < M
+    lam, diag = sv ** 2 / (n - 1), (Z ** 2).sum(0) / (n - 1)        # eigenvalues (the rest are 0), diag of the covariance
+    r = min(R, M - 1, len(lam))
+    s2 = (diag.sum() - lam[:r].sum()) / (M - r)                    # mean of the remaining eigenvalues
+    A[:, :r] = Vt[:r].T * np.sqrt(np.maximum(lam[:r] - s2, 0.))
+    if prev is not None: A *= np.where((A * prev).sum(0) < 0, -1., 1.)
+    return A, np.log(np.maximum(diag - (A ** 2).sum(1), _TINY))
+
+# %% ../nbs/04_node.ipynb #24f2f9f7
+def _groups(X:np.ndarray, y:np.ndarray|None, C:int, k:int, rng:np.random.RandomState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "Centres P (K, M), the group of each centre (K,) and the centre of each row (N,): k per class with labels, else C·k grouped by `_cut`."
+    var = X.var(0)
+    if y is not None:
+        parts = [(_kmeans(X[y == c], k, _variance(X[y == c], var), rng), np.flatnonzero(y == c)) for c in range(C)]
+        P = np.concatenate([p for (p, _), _ in parts])
+        group = np.repeat(np.arange(C), [len(p) for (p, _), _ in parts])
+        owner, at = np.zeros(len(X), int), 0
+        for (p, members), rows in parts:
+            for j, m in enumerate(members): owner[rows[m]] = at + j
+            at += len(p)
+        return P, group, owner
+    P, members = _kmeans(X, C * k, var, rng)
+    owner = np.zeros(len(X), int)
+    for j, m in enumerate(members): owner[m] = j
+    if C == 1 or len(P) < 2: return P, np.zeros(len(P), int), owner
+    W, _ = _hebbian(X, P)
+    n = np.bincount(owner, minlength=len(P)).astype(float)
+    return P, _cut(W / np.sqrt(np.maximum(np.outer(n, n), 1.)), P, C, max(1, len(P) // (2 * C))), owner
+
+def _along_paths(X:np.ndarray, P:np.ndarray, group:np.ndarray, owner:np.ndarray, G:int, R:int, C:int) -> dict:
+    "mu (C, G, M) evenly spaced along each group's path, A (C, G, M, R) and log d (C, G, M) from the points around each."
+    M = X.shape[1]
+    mu, A, log_d = np.zeros((C, G, M)), np.zeros((C, G, M, R)), np.zeros((C, G, M))
+    var_all = X.var(0)
+    for c in range(C):
+        Pc, Xc = P[group == c], X[group[owner] == c]
+        mu[c] = _resample(Pc[_diameter_path(Pc)], G)
+        var = _variance(Xc, var_all)
+        near = cdist(Xc, mu[c]).argmin(1) if len(Xc) else np.zeros(0, int)
+        for g in range(G):
+            A[c, g], log_d[c, g] = _ppca(Xc[np.abs(near - g) <= 1], R, var, A[c, g - 1] if g else None)
+    return dict(mu=mu, A=A, log_d=log_d)
+
+def _log_lik(P:dict, X:np.ndarray, floor:float) -> float:
+    "Mean log-likelihood of X under the C × G mixture P (uniform weights), log d floored at `floor`."
+    t = {k: torch.from_numpy(v) for k, v in P.items()}
+    C, G = t['mu'].shape[:2]
+    z = torch.zeros(C, G, dtype=torch.float64)
+    return HierarchicalMFA(t['mu'], t['A'], t['log_d'].clamp_min(floor), z, z[:, 0]).log_prob(torch.from_numpy(X)).mean().item()
+
+# %% ../nbs/04_node.ipynb #6dccc0fc
+def path_params(X:Tensor,               # (N, M) data
+                n_clusters:int,         # C, paths
+                n_components:int,       # G, components per path
+                rank:int,               # R
+                y:Tensor|None=None,     # (N,) labels in 0..C-1: path c through class c
+                seed:int=0,             # seed of all randomness
+                log_d_min:float=-6.,    # floor on the target log d
+                max_rows:int=5000,      # a random subset of this many rows is used when N is larger
+               ) -> dict:               # mu (C, G, M), A (C, G, M, R), log_d (C, G, M), float64; g in path order
+    "Components in order along C paths through the data: means evenly spaced along each, A and log d from the points around them."
+    C, G, R = _check_int(n_clusters, 'n_clusters'), _check_int(n_components, 'n_components'), _check_int(rank, 'rank', 0)
+    X, y = _check_data(X, y, C)
+    rng = np.random.RandomState(_check_int(seed, 'seed', 0))
+    if len(X) > _check_int(max_rows, 'max_rows'):
+        keep = rng.choice(len(X), max_rows, replace=False)
+        if y is not None: keep = np.union1d(keep, [np.flatnonzero(y == c)[0] for c in range(C)])   # every class stays
+        X, y = X[keep], (None if y is None else y[keep])
+    floor = math.log(max(X.var(0).mean(), _TINY)) - 12               # far below the data's scale
+    best = None
+    for m in (1, 2, 4):
+        P = _along_paths(X, *_groups(X, y, C, G * m, rng), G, R, C)
+        score = _log_lik(P, X, floor)
+        if best is None or score > best[0]: best = (score, P)
+    P = best[1]
+    P['log_d'] = np.maximum(P['log_d'], log_d_min)
+    return {k: torch.from_numpy(v) for k, v in P.items()}
+
+# %% ../nbs/04_node.ipynb #41f39bee
+@patch
+def _redraw_field(self:NodeMFA, g:torch.Generator, last_scale:float):
+    "Redraw the vector field's weights from `g` (PyTorch's default scheme); the last layer ~ `last_scale`·randn/√fan_in."
+    for f in self.field.modules():
+        if not isinstance(f, VectorField): continue
+        for i, layer in enumerate(f.layers):
+            fan_in = layer.weight[0].numel()
+            with torch.no_grad():
+                if i < len(f.layers) - 1:
+                    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=g)
+                    nn.init.uniform_(layer.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in), generator=g)
+                else:
+                    layer.weight.copy_(last_scale / math.sqrt(fan_in) * torch.randn(layer.weight.shape, generator=g))
+                    layer.bias.zero_()
+
+def _refine(v:Tensor, k:int) -> Tensor:
+    "Linear interpolation of v (C, G, ...) onto k·(G-1)+1 evenly spaced points along axis 1."
+    G = v.shape[1]
+    if G == 1 or k == 1: return v
+    s = torch.linspace(0, G - 1, k * (G - 1) + 1, dtype=torch.float64)
+    lo = s.floor().long().clamp(max=G - 2)
+    w = (s - lo).to(v).view(1, -1, *[1] * (v.ndim - 2))
+    return v[:, lo] * (1 - w) + v[:, lo + 1] * w
+
+# %% ../nbs/04_node.ipynb #a092f257
+@patch
+def distil(self:NodeMFA,
+           P:dict,          # target mu (C, G, M), A (C, G, M, R), log_d (C, G, M), e.g. from `path_params`
+           steps:int=600,   # Adam steps
+           lr:float=1e-2,   # their initial learning rate (cosine decay to 0)
+           seed:int=0,      # seed of alpha(0) and of the redrawn vector field
+           refine:int=4,    # the targets are interpolated on a grid this many times finer than G
+          ) -> NodeMFA:
+    "Fit h(0) and the vector field so that the components at G evenly spaced pseudotimes match the targets `P`. Returns self."
+    C, M, R = self.n_clusters, self.n_dims, self.rank
+    if P['mu'].ndim != 3 or tuple(P['mu'].shape[::2]) != (C, M):
+        raise ValueError(f"Targets must have mu of shape (C, G, M) = ({C}, G, {M}), got {tuple(P['mu'].shape)}.")
+    steps, refine = _check_int(steps, 'steps', 0), _check_int(refine, 'refine')
+    g = torch.Generator().manual_seed(_check_int(seed, 'seed', 0))
+    self._place(P['mu'][:, 0], P['A'][:, 0], P['log_d'][:, 0], 0.01, g)
+    self._redraw_field(g, 0.1)
+    like = self.h0
+    mu, A, log_d = (_refine(P[k].double(), refine).to(like) for k in ('mu', 'A', 'log_d'))
+    log_d = log_d.clamp_min(self.log_d_min + 0.1)                 # as `_unsoft_clip` raises targets near the floor
+    w = torch.exp(-0.5 * log_d)                                   # 1 / the target's std per dim
+    t = torch.linspace(0, 1, mu.shape[1], dtype=like.dtype, device=like.device)
+    opt = torch.optim.Adam(self.parameters(), lr=lr)
+    for i in range(steps):
+        for group in opt.param_groups: group['lr'] = lr * 0.5 * (1 + math.cos(math.pi * i / steps))
+        h = self(t)
+        loss = ((h.mu - mu) * w).pow(2).mean() + (h.log_d - log_d).pow(2).mean()
+        if R: loss = loss + ((h.A - A) * w[..., None]).pow(2).mean()
+        if self.learn_pi: loss = loss + h.log_pi.pow(2).mean()
+        opt.zero_grad(); loss.backward(); opt.step()
+    with torch.no_grad(): self.log_eta.zero_()
+    self.zero_grad(set_to_none=True)
+    return self
+
+# %% ../nbs/04_node.ipynb #48346ec4
 @patch
 def init_from_data(self:NodeMFA,
                    X:Tensor,            # (N, M) data (images (N, c, h, w) are flattened)
                    y:Tensor|None=None,  # (N,) labels in 0..C-1: trajectory c starts from class c
-                   method:str='kmeans', # 'random', 'kmeans' or 'kmeans_fa' (see `cpmm.direct.INITS`)
+                   method:str='path',   # 'path' (`path_params` + `distil`), or 'random', 'kmeans', 'kmeans_fa' (`cpmm.direct.INITS`)
                    seed:int=0,          # seed of all randomness
+                   steps:int=600,       # 'path': Adam steps of `distil`
                   ) -> NodeMFA:
-    "Start trajectory c at cluster (class) c of the data: mu(0), A(0), log d(0) from `init_params`, small alpha(0), dh/dt = 0. Returns self."
+    "Place the trajectories on the data: along paths through it ('path'), or all G components at one point per cluster (class) with dh/dt = 0. Returns self."
     shape = tuple(getattr(X, 'shape', np.shape(X)))
     if self.image_shape is not None and shape[1:] == self.image_shape: X, shape = X.reshape(shape[0], -1), (shape[0], self.n_dims)
     if len(shape) == 2 and shape[1] != self.n_dims:
         raise ValueError(f"`X` must have shape (N, {self.n_dims}) for a model over {self.n_dims} dims, got {shape}.")
+    if method == 'path':
+        P = path_params(X, self.n_clusters, self.n_components, self.rank, y=y, seed=seed, log_d_min=self.log_d_min)
+        return self.distil(P, steps=steps, seed=seed)
+    if method not in INITS:
+        raise ValueError(f"Unknown init method {method!r}; choose from 'path', {', '.join(map(repr, INITS))}.")
     P = init_params(X, self.n_clusters, 1, self.rank, y=y, method=method, seed=seed, log_d_min=self.log_d_min)
     g = torch.Generator().manual_seed(_check_int(seed, 'seed', 0))
     return self._place(P['mu'][:, 0], P['A'][:, 0], P['log_d'][:, 0], 0.01, g)

@@ -4,7 +4,9 @@ import math
 import pytest
 import torch
 from torch import nn
-from cpmm.node import NodeMFA, VectorField, MLPField, ConvField, SOLVERS
+import numpy as np
+from cpmm.node import NodeMFA, VectorField, MLPField, ConvField, SOLVERS, path_params
+from cpmm.metrics import cluster_accuracy
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -77,7 +79,7 @@ def test_bad_pseudotimes(t, msg):
 def test_bad_data():
     p = NodeMFA(2, 3, 4, 1)
     with pytest.raises(ValueError, match=r"shape \(N, 4\)"): p.init_from_data(torch.randn(10, 5))
-    with pytest.raises(ValueError, match="Unknown init method 'em'"): p.init_from_data(torch.randn(10, 4), method='em')
+    with pytest.raises(ValueError, match="Unknown init method 'em'; choose from 'path', 'random'"): p.init_from_data(torch.randn(10, 4), method='em')
     with pytest.raises(ValueError, match="no samples of class"): p.init_from_data(torch.randn(10, 4), y=torch.zeros(10, dtype=torch.long))
 
 
@@ -158,7 +160,7 @@ def test_components_coincide_at_initialisation():
 
 
 def test_constant_diagonal_is_one_value_per_trajectory():
-    p = perturb(NodeMFA(3, 5, 4, 1, constant_diagonal=True).init_from_data(torch.randn(40, 4) * torch.tensor([1., 2., 3., 4.])))
+    p = perturb(NodeMFA(3, 5, 4, 1, constant_diagonal=True).init_from_data(torch.randn(40, 4) * torch.tensor([1., 2., 3., 4.]), method='kmeans'))
     h = p.extract()
     assert torch.equal(h.log_d, h.log_d[:, :1, :1].expand_as(h.log_d))
     assert len(torch.unique(h.log_d[:, 0, 0])) == 3
@@ -273,3 +275,89 @@ def test_adjoint_switch_uses_the_adjoint_method():
     names = _graph_names(NodeMFA(2, 3, 2, 1, adjoint=True)(t).mu)
     assert any('Adjoint' in n for n in names), names
     assert not any('Adjoint' in n for n in _graph_names(NodeMFA(2, 3, 2, 1)(t).mu))
+
+
+# ---- the 'path' initialisation ------------------------------------------------------------------------------------
+
+def test_path_init_separates_the_moons_and_spreads_the_components():
+    from sklearn.datasets import make_moons
+    X, y = (torch.as_tensor(v) for v in make_moons(1500, noise=0.06, random_state=0))
+    Xt, yt = (torch.as_tensor(v) for v in make_moons(500, noise=0.06, random_state=1))
+    p = NodeMFA(2, 25, 2, 1).init_from_data(X.float(), steps=200)
+    mix = p.extract()
+    assert cluster_accuracy(yt, mix.predict(Xt.float())) > 0.99
+    assert -mix.log_prob(Xt.float()).mean() < 1.                 # two Gaussians: 1.71
+    for c in range(2):
+        step = (mix.mu[c, 1:] - mix.mu[c, :-1]).norm(dim=1)
+        assert step.sum() > 2.5 and step.min() > 0.3 * step.mean()  # along the whole moon, no two components together
+    assert not torch.equal(p.field.layers[-1].weight, torch.zeros_like(p.field.layers[-1].weight))
+
+
+def test_path_params_orders_a_line_evenly_with_tangent_loadings():
+    g = torch.Generator().manual_seed(0)
+    x = 10 * torch.rand(1000, generator=g, dtype=torch.float64)
+    X = torch.stack([x, 0.1 * torch.randn(1000, generator=g, dtype=torch.float64)], 1)
+    P = path_params(X, 1, 6, 1)
+    m = P['mu'][0, :, 0]
+    m = m if m[0] < m[-1] else m.flip(0)
+    assert (m.diff() > 0).all() and m[0] < 1 and m[-1] > 9
+    torch.testing.assert_close(m.diff(), torch.full((5,), (m[-1] - m[0]).item() / 5, dtype=torch.float64), atol=0.05, rtol=0)
+    A = P['A'][0, :, :, 0]
+    assert (A[:, 0].abs() > 10 * A[:, 1].abs()).all()             # loadings along the line
+    torch.testing.assert_close(P['log_d'][0, :, 1], torch.full((6,), math.log(0.01), dtype=torch.float64), atol=0.4, rtol=0)
+
+
+def test_path_params_with_labels_runs_path_c_through_class_c():
+    g = torch.Generator().manual_seed(0)
+    x = 10 * torch.rand(600, generator=g)
+    y = (torch.arange(600) % 2).long()
+    X = torch.stack([x, 3. * (1 - y) + 0.1 * torch.randn(600, generator=g)], 1)   # class 0 on top
+    P = path_params(X, 2, 5, 1, y=y)
+    assert (P['mu'][0, :, 1] - 3).abs().max() < 0.3 and P['mu'][1, :, 1].abs().max() < 0.3
+    p = NodeMFA(2, 5, 2, 1).init_from_data(X, y=y, steps=50)
+    assert (p.extract().predict(X) == y).float().mean() > 0.99
+
+
+def test_path_params_subsamples_but_keeps_every_class_and_is_seeded():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(300, 3, generator=g)
+    y = torch.zeros(300, dtype=torch.long); y[7] = 1               # class 1 has one point
+    P = path_params(X, 2, 4, 2, y=y, max_rows=50)
+    torch.testing.assert_close(P['mu'][1], X[7].double().expand(4, 3), atol=0.1, rtol=0)   # jittered copies of its point
+    assert P['A'].shape == (2, 4, 3, 2) and P['log_d'].min() >= -6
+    Q = path_params(X, 2, 4, 2, y=y, max_rows=50)
+    for k in P: assert torch.equal(P[k], Q[k])
+
+
+def test_path_init_is_reproducible_and_seeded():
+    X = torch.randn(200, 3, generator=torch.Generator().manual_seed(0))
+    a, b, c = (NodeMFA(2, 4, 3, 1, hidden=16).init_from_data(X, seed=s, steps=10) for s in (3, 3, 4))
+    for k, v in a.state_dict().items(): assert torch.equal(v, b.state_dict()[k]), k
+    assert not torch.equal(a.field.layers[0].weight, c.field.layers[0].weight)
+
+
+@pytest.mark.parametrize("kw", [dict(learn_pi=True), dict(constant_diagonal=True, per_trajectory_ode=True), dict(rank=0),
+                                dict(n_dims=12, net='conv', image_shape=(3, 2, 2), hidden=8)])
+def test_path_init_with_every_option(kw):
+    kw = {'n_dims': 3, 'rank': 1, 'hidden': 16, **kw}
+    p = NodeMFA(2, 4, kw.pop('n_dims'), kw.pop('rank'), **kw)
+    X = torch.randn(100, p.n_dims, generator=torch.Generator().manual_seed(0))
+    p.init_from_data(X if p.net == 'mlp' else X.reshape(100, *p.image_shape), steps=20)
+    h = p.extract()
+    for v in h.params().values(): assert torch.isfinite(v).all()
+    assert (h.mu[:, 0] - h.mu[:, -1]).norm(dim=1).min() > 0.1      # spread, not one point
+    if p.learn_pi: assert h.log_pi.abs().max() < 0.5
+    assert all(q.grad is None for q in p.parameters())
+
+
+def test_distil_fits_targets_and_rejects_bad_shapes():
+    g = torch.Generator().manual_seed(0)
+    t = torch.linspace(0, 1, 5, dtype=torch.float64)
+    P = dict(mu=torch.stack([torch.stack([t, t ** 2], 1), torch.stack([-t, 1 - t], 1)]),
+             A=0.1 * torch.ones(2, 5, 2, 1, dtype=torch.float64), log_d=torch.full((2, 5, 2), -3., dtype=torch.float64))
+    p = NodeMFA(2, 5, 2, 1).distil(P, steps=300)
+    h = p.extract()
+    torch.testing.assert_close(h.mu.double(), P['mu'], atol=0.05, rtol=0)
+    torch.testing.assert_close(h.log_d.double(), P['log_d'], atol=0.1, rtol=0)
+    with pytest.raises(ValueError, match=r"mu of shape \(C, G, M\) = \(2, G, 2\)"): p.distil({**P, 'mu': P['mu'][:1]})
+    with pytest.raises(ValueError, match="`steps`"): p.distil(P, steps=-1)
