@@ -226,7 +226,7 @@ def fit(param:Parameterization,     # the parameterization to train (in place)
         raise ValueError(f"`y` must hold labels in 0..{param.n_clusters - 1} (one trajectory per class).")
     if isinstance(valid, float): (X, y), valid = split_valid(X, y, valid, kwargs.get('seed', 0))
     elif valid is not None: valid = (valid[0], valid[1] if len(valid) > 1 else None)
-    if kwargs.get('schedule') == 'cosine': kwargs.setdefault('total_epochs', epochs)
+    if kwargs.get('schedule') == 'cosine': kwargs.setdefault('total_epochs', max(epochs, 1))
     tr = Trainer(param, **kwargs)
     if resume:
         if tr.checkpoint is None: raise ValueError("`resume=True` needs a `checkpoint` path.")

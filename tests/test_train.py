@@ -77,3 +77,11 @@ def test_resume_after_kill_ends_where_uninterrupted_run_ends(tmp_path):
     a = torch.load(str(killed) + '.final', weights_only=True)
     b = torch.load(str(clean) + '.final', weights_only=True)
     for k in a: torch.testing.assert_close(a[k], b[k])
+
+
+def test_zero_epochs_with_cosine_schedule_trains_nothing():
+    p = _model()
+    before = {k: v.clone() for k, v in p.state_dict().items()}
+    tr = fit(p, _data(), epochs=0, schedule='cosine', progress=False)
+    assert tr.epoch == 0 and tr.history == []
+    for k, v in p.state_dict().items(): assert torch.equal(v, before[k]), k
