@@ -1,31 +1,26 @@
-"""Quickstart: fit a mixture of factor analyzers to the 5-arm spiral toy and print its test log-likelihood.
+"""Quickstart: fit a CPMM to two moons, print its test log-likelihood and cluster accuracy beside scikit-learn's.
 
     python examples/quickstart.py
 
-The mixture is fitted the classical way (k-means, then a factor analyser per cluster, Richardson & Weiss),
-evaluated with `cpmm.mfa`, and compared with scikit-learn's `GaussianMixture` on the same split.
+The CPMM (2 trajectories of 25 components, rank 1, default settings) is trained unsupervised, extracted into
+a plain hierarchical mixture of factor analyzers, and evaluated on 3,000 held-out points from another seed,
+next to scikit-learn's `GaussianMixture(2, 'full')` fitted to the same data.
 """
 import time
-import numpy as np
 import torch
-from sklearn.cluster import KMeans
-from sklearn.decomposition import FactorAnalysis
+from sklearn.datasets import make_moons
 from sklearn.mixture import GaussianMixture
-from cpmm.data import spiral
-from cpmm.mfa import MFA
+from cpmm.model import CPMM
+from cpmm.metrics import cluster_accuracy
 
-K, R = 10, 1
+X, y = make_moons(3000, noise=0.06, random_state=0)
+X_test, y_test = make_moons(3000, noise=0.06, random_state=1)
 t0 = time.perf_counter()
-X, _ = spiral(3000, seed=0)
-X_test, _ = spiral(1000, seed=1)
-labels = KMeans(K, n_init=10, random_state=0).fit_predict(X.numpy())
-mu, A, log_d, log_pi = [], [], [], []
-for k in range(K):
-    fa = FactorAnalysis(R, random_state=0).fit(X.numpy()[labels == k])
-    mu.append(fa.mean_); A.append(fa.components_.T); log_d.append(np.log(fa.noise_variance_))
-    log_pi.append(np.log((labels == k).mean()))
-mfa = MFA(*(torch.tensor(np.array(v), dtype=torch.float32) for v in (mu, A, log_d, log_pi)))
-gmm = GaussianMixture(K, covariance_type='full', random_state=0).fit(X.numpy())
-print(f"{mfa}: fitted in {time.perf_counter() - t0:.1f}s on 3,000 spiral points")
-print(f"test log-likelihood per point, 1,000 held-out points: cpmm.mfa {mfa.log_prob(X_test).mean():.3f} nats; "
-      f"sklearn GaussianMixture({K}, 'full') {gmm.score(X_test.numpy()):.3f} nats")
+model = CPMM(n_clusters=2, n_components=25, rank=1).fit(X)
+t_fit = time.perf_counter() - t0
+gmm = GaussianMixture(2, covariance_type='full', n_init=5, random_state=0).fit(X)
+mix = model.extract()
+print(f"CPMM fitted in {t_fit:.0f} s; extracted: {mix.C} trajectories x {mix.G} components")
+print(f"{'':32} {'test log-lik/pt':>15} {'cluster acc':>11}")
+print(f"{'CPMM(2, 25, rank=1)':32} {model.score(X_test):15.3f} {cluster_accuracy(y_test, model.predict(X_test)):11.3f}")
+print(f"{'sklearn GaussianMixture(2, full)':32} {gmm.score(X_test):15.3f} {cluster_accuracy(y_test, gmm.predict(X_test)):11.3f}")
