@@ -163,3 +163,15 @@ def test_sample_and_log_prob_edge_cases():
         f.nll(torch.zeros(0, 2))
     with pytest.raises(ValueError, match='`field` must be an nn.Module'):
         CNF(2, field=lambda s, u: u)
+
+
+def test_kinetic_penalty():
+    X = _data(128)
+    f = _flow()
+    with torch.no_grad():
+        lp, k = f._log_prob(X, kinetic=True)
+        assert torch.allclose(lp, f.log_prob(X), atol=1e-5) and (k > 0).all()
+    f.fit(X, epochs=2, batch_size=64, lr=1e-2, progress=False, kinetic=0.1)
+    assert f.history[-1]['train_nll'] < 10          # the NLL is reported without the penalty
+    with pytest.raises(ValueError, match='kinetic'):
+        f.fit(X, kinetic=-1., progress=False)
