@@ -3,12 +3,13 @@
     python bench/curriculum_toys.py [--only broken_circles,spiral] [--n 3000] [--teacher-steps 1500] [--figure spaces.png]
 
 For each toy (training set seed 0, test set seed 100): one teacher flow (`cpmm.curriculum.fit_teacher`,
-cached under --cache) and its 51 spaces, then four estimators with the same C, G = 25, R = 1 and settings:
+cached under --cache) and its 51 spaces, then four estimators with the same C, G = 25, R = 1, batch 32 and settings:
 the CPMM (`parameterization='ode'`) and the direct MFA (`'direct'`), each trained directly on the data
-(`fit(X)`, their default initializations) and through the curriculum (`fit(X, curriculum=teacher)`); and
+(`fit(X)`, their default initializations, 20 epochs) and through the curriculum (`fit(X, curriculum=teacher)`:
+51 spaces, then `--finetune` epochs; learning rates, inits and clipping are the estimator's defaults); and
 `GaussianMixture(C, 'full')` (k-means init, 5 restarts). It prints the test NLL (nats per point; lower is better),
 the cluster accuracy (Hungarian matching; spiral outliers, label -1, left out) and the seconds each fit took
-(the teacher's time is printed once, apart). `--figure` writes the spaces of the first toy from the latent
+(the teacher's time is printed once, apart). `--figures DIR` draws each fitted mixture over the test data. `--figure` writes the spaces of the first toy from the latent
 space to the data, coloured by the true cluster (the paper's figure 2).
 """
 import argparse, time
@@ -27,16 +28,22 @@ TOYS = {  # name: (generator, C, estimator options that differ from the defaults
 }
 
 
-def figure(spaces, y, path, n_panels=6):
+def figure(spaces, y, path):
+    import matplotlib; matplotlib.use('Agg')
+    from cpmm.viz import plot_spaces
+    fig = plot_spaces(spaces, y, n_panels=6)
+    fig.savefig(path, dpi=80)
+
+
+def mixture_figure(est, X, y, path, row):
+    "The fitted mixture's components as ellipses along their trajectories over the test data, beside samples."
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    idx = np.linspace(0, len(spaces) - 1, n_panels).round().astype(int)
-    fig, axs = plt.subplots(1, n_panels, figsize=(3 * n_panels, 3))
-    for ax, i in zip(axs, idx):
-        Z = spaces[int(i)].numpy()
-        ax.scatter(Z[:, 0], Z[:, 1], c=y, s=1, cmap='tab10'); ax.set_title(f"v = {spaces.v[int(i)]:.2f}")
-        ax.set_aspect('equal'); ax.set_xticks([]); ax.set_yticks([])
-    fig.tight_layout(); fig.savefig(path, dpi=80); plt.close(fig)
+    from cpmm.viz import plot_mixture
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    plot_mixture(est.mixture_, X, ax=ax)          # points coloured by the trajectory that claims them
+    ax.set_title(f"{row[0].split(' (')[0]}\nNLL {row[1]:.2f}, acc {row[2]:.2f}", fontsize=9)
+    path.parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=80, bbox_inches='tight'); plt.close(fig)
 
 
 def run(name, a):
@@ -52,12 +59,14 @@ def run(name, a):
     rows = []
     for par in ('ode', 'direct'):
         for cur in (False, True):
-            est = CPMM(C, 25, rank=1, parameterization=par, cache=a.cache, seed=0, **opts)
+            est = CPMM(C, 25, rank=1, parameterization=par, batch_size=32, epochs=a.finetune if cur else 20,
+                       cache=a.cache, seed=0, **opts)
             t = time.perf_counter(); est.fit(X, curriculum=teacher if cur else False); dt = time.perf_counter() - t
             init, lr = est._resolved(cur)
             rows.append((f"{'CPMM ode' if par == 'ode' else 'direct MFA'} {'curriculum' if cur else 'no curriculum'} "
                          f"(init {init}, lr {lr:g})", -est.score(Xt), cluster_accuracy(yt, est.predict(Xt)), dt))
             print(f"  {rows[-1][0]:<52} NLL {rows[-1][1]:7.3f}  acc {rows[-1][2]:.3f}  {dt:5.0f} s", flush=True)
+            if a.figures: mixture_figure(est, Xt, yt, Path(a.figures) / f"{name}_{par}_{'curriculum' if cur else 'direct'}.png", rows[-1])
     t = time.perf_counter()
     g = GaussianMixture(C, covariance_type='full', n_init=5, random_state=0).fit(X.numpy())
     dt = time.perf_counter() - t
@@ -70,8 +79,10 @@ if __name__ == '__main__':
     p.add_argument('--only', default=','.join(TOYS))
     p.add_argument('--n', type=int, default=3000)
     p.add_argument('--teacher-steps', type=int, default=1500)
+    p.add_argument('--finetune', type=int, default=10, help='fine-tuning epochs after the curriculum')
     p.add_argument('--cache', default=None, help='cache folder for teachers and spaces (default: cpmm.curriculum.cache_dir())')
     p.add_argument('--figure', default=None, help='write the spaces of the first toy to this PNG')
+    p.add_argument('--figures', default=None, help='folder for a figure of each fitted mixture (ellipses along trajectories)')
     p.add_argument('--threads', type=int, default=1)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
