@@ -3,7 +3,7 @@
     python tools/make_readme.py          # rewrite README.md
     python tools/make_readme.py --check  # exit 1 if README.md is out of step with nbs/index.ipynb
 
-Markdown cells are copied as they are; code cells become ```python blocks, except cells marked `#| hide`.
+Markdown cells are copied as they are (image links `images/...`, relative to nbs/, become `nbs/images/...`); code cells become ```python blocks, except cells marked `#| hide`.
 """
 import json, sys
 from pathlib import Path
@@ -18,7 +18,7 @@ def render(nb_path: Path = ROOT / 'nbs' / 'index.ipynb') -> str:
     for c in cells:
         src = ''.join(c['source']).strip('\n')
         if not src: continue
-        if c['cell_type'] == 'markdown': parts.append(src)
+        if c['cell_type'] == 'markdown': parts.append(src.replace('](images/', '](nbs/images/'))
         elif c['cell_type'] == 'code':
             lines = src.split('\n')
             if any(l.strip().replace(' ', '') in ('#|hide', '#|include:false') for l in lines): continue
