@@ -66,7 +66,7 @@ def run(name, a):
             rows.append((f"{'CPMM ode' if par == 'ode' else 'direct MFA'} {'curriculum' if cur else 'no curriculum'} "
                          f"(init {init}, lr {lr:g})", -est.score(Xt), cluster_accuracy(yt, est.predict(Xt)), dt))
             print(f"  {rows[-1][0]:<52} NLL {rows[-1][1]:7.3f}  acc {rows[-1][2]:.3f}  {dt:5.0f} s", flush=True)
-            if a.figures: mixture_figure(est, Xt, yt, Path(a.figures) / f"{name}_{par}_{'curriculum' if cur else 'direct'}.png", rows[-1])
+            if a.figures: mixture_figure(est, Xt, yt, Path(a.figures) / f"{name}_{par}_{'curriculum' if cur else 'nocurriculum'}.png", rows[-1])
     t = time.perf_counter()
     g = GaussianMixture(C, covariance_type='full', n_init=5, random_state=0).fit(X.numpy())
     dt = time.perf_counter() - t
