@@ -44,7 +44,7 @@ import torch
 from sklearn.mixture import GaussianMixture
 from cpmm.curriculum import fit_teacher
 from cpmm.metrics import bpd, cluster_accuracy
-from cpmm.model import CPMM
+from cpmm.model import CPMM, IMAGE_SETTINGS
 from common import load_images
 torch.set_num_threads(a.threads)
 M = 784
@@ -72,15 +72,15 @@ def run(ds):
     h = teacher.history[-1]
     log(f"teacher: {a.teacher_steps} steps of flow matching, {time.perf_counter() - t:.0f} s (0 if cached), "
         f"final train FM loss {h.get('train_fm', float('nan')):.1f}")
-    common = dict(n_clusters=10, n_components=25, rank=8, batch_size=256, entropy_weight=1.0, noise_std=0.01,
-                  n_spaces=a.n_spaces, cache=a.cache, seed=a.seed, n_threads=a.threads)
+    # IMAGE_SETTINGS: C = 10, G = 25, R = 8, conv ODE, midpoint h = 0.125, lr 3e-3, batch 256, entropy weight 1
+    common = dict(IMAGE_SETTINGS, noise_std=0.01, n_spaces=a.n_spaces, cache=a.cache, seed=a.seed, n_threads=a.threads)
     specs = {
-        'cpmm': ('CPMM conv ODE, no curriculum (k-means)', dict(net='conv', image_shape=(1, 28, 28), lr=3e-3, epochs=epochs,
-                 node_options=dict(method='midpoint', step_size=0.125)), False),
-        'cpmm-cur': (f'CPMM conv ODE, curriculum ({a.n_spaces} spaces + {a.finetune})', dict(net='conv', image_shape=(1, 28, 28),
-                     lr=3e-3, epochs=a.finetune, node_options=dict(method='midpoint', step_size=0.125)), True),
-        'direct': ('GMM 250 comps (direct MFA), no curriculum', dict(parameterization='direct', lr=1e-3, epochs=epochs), False),
-        'direct-cur': (f'GMM 250 comps (direct MFA), curriculum', dict(parameterization='direct', lr=1e-3, epochs=a.finetune), True),
+        'cpmm': ('CPMM conv ODE, no curriculum (k-means)', dict(epochs=epochs), False),
+        'cpmm-cur': (f'CPMM conv ODE, curriculum ({a.n_spaces} spaces + {a.finetune})', dict(epochs=a.finetune), True),
+        'direct': ('GMM 250 comps (direct MFA), no curriculum', dict(parameterization='direct', net='mlp', image_shape=None,
+                   node_options=None, lr=1e-3, epochs=epochs), False),
+        'direct-cur': (f'GMM 250 comps (direct MFA), curriculum', dict(parameterization='direct', net='mlp', image_shape=None,
+                       node_options=None, lr=1e-3, epochs=a.finetune), True),
     }
     for key, (label, opts, cur) in specs.items():
         if key not in a.models: continue
