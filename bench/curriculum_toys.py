@@ -1,6 +1,7 @@
 """Curriculum vs no curriculum, CPMM vs direct MFA, on the 2-D toys, beside scikit-learn (issue 4).
 
     python bench/curriculum_toys.py [--only broken_circles,spiral] [--n 3000] [--teacher-steps 1500] [--figure spaces.png]
+    python bench/curriculum_toys.py --only broken_circles --models ode-curriculum --seeds 0,1,2   # seed-to-seed spread
 
 For each toy (training set seed 0, test set seed 100): one teacher flow (`cpmm.curriculum.fit_teacher`,
 cached under --cache) and its 51 spaces, then four estimators with the same C, G = 25, R = 1, batch 32 and settings:
@@ -57,16 +58,18 @@ def run(name, a):
     if a.figure and name == a.only.split(',')[0]:
         figure(compute_spaces(teacher, X, cache=a.cache, progress=False), y.numpy(), a.figure)
     rows = []
-    for par in ('ode', 'direct'):
-        for cur in (False, True):
-            est = CPMM(C, 25, rank=1, parameterization=par, batch_size=32, epochs=a.finetune if cur else 20,
-                       cache=a.cache, seed=0, **opts)
-            t = time.perf_counter(); est.fit(X, curriculum=teacher if cur else False); dt = time.perf_counter() - t
-            init, lr = est._resolved(cur)
-            rows.append((f"{'CPMM ode' if par == 'ode' else 'direct MFA'} {'curriculum' if cur else 'no curriculum'} "
-                         f"(init {init}, lr {lr:g})", -est.score(Xt), cluster_accuracy(yt, est.predict(Xt)), dt))
-            print(f"  {rows[-1][0]:<52} NLL {rows[-1][1]:7.3f}  acc {rows[-1][2]:.3f}  {dt:5.0f} s", flush=True)
-            if a.figures: mixture_figure(est, Xt, yt, Path(a.figures) / f"{name}_{par}_{'curriculum' if cur else 'nocurriculum'}.png", rows[-1])
+    for par, cur, seed in ((p, c, s) for p in ('ode', 'direct') for c in (False, True) for s in a.seeds):
+        if f"{par}-{'curriculum' if cur else 'direct'}" not in a.models: continue
+        est = CPMM(C, 25, rank=1, parameterization=par, batch_size=32, epochs=a.finetune if cur else 20,
+                   cache=a.cache, seed=seed, **opts)
+        t = time.perf_counter(); est.fit(X, curriculum=teacher if cur else False); dt = time.perf_counter() - t
+        init, lr = est._resolved(cur)
+        rows.append((f"{'CPMM ode' if par == 'ode' else 'direct MFA'} {'curriculum' if cur else 'no curriculum'} "
+                     f"(init {init}, lr {lr:g}{f', seed {seed}' if len(a.seeds) > 1 else ''})", -est.score(Xt),
+                     cluster_accuracy(yt, est.predict(Xt)), dt))
+        print(f"  {rows[-1][0]:<52} NLL {rows[-1][1]:7.3f}  acc {rows[-1][2]:.3f}  {dt:5.0f} s", flush=True)
+        if a.figures and seed == a.seeds[0]:
+            mixture_figure(est, Xt, yt, Path(a.figures) / f"{name}_{par}_{'curriculum' if cur else 'nocurriculum'}.png", rows[-1])
     t = time.perf_counter()
     g = GaussianMixture(C, covariance_type='full', n_init=5, random_state=0).fit(X.numpy())
     dt = time.perf_counter() - t
@@ -84,6 +87,11 @@ if __name__ == '__main__':
     p.add_argument('--figure', default=None, help='write the spaces of the first toy to this PNG')
     p.add_argument('--figures', default=None, help='folder for a figure of each fitted mixture (ellipses along trajectories)')
     p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--seeds', default='0', help='comma-separated seeds of the estimators (initialization and training); the data and teacher stay fixed')
+    p.add_argument('--models', default='ode-direct,ode-curriculum,direct-direct,direct-curriculum',
+                   help='which of ode-direct, ode-curriculum, direct-direct (direct MFA, no curriculum), direct-curriculum to train')
     a = p.parse_args()
+    a.seeds = [int(x) for x in a.seeds.split(',')]
+    a.models = a.models.split(',')
     torch.set_num_threads(a.threads)
     for name in a.only.split(','): run(name, a)
