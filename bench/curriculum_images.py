@@ -45,21 +45,12 @@ from sklearn.mixture import GaussianMixture
 from cpmm.curriculum import fit_teacher
 from cpmm.metrics import bpd, cluster_accuracy
 from cpmm.model import CPMM, IMAGE_SETTINGS
-from common import load_images
+from common import load_images, majority_map
 torch.set_num_threads(a.threads)
 M = 784
 
 
 def log(*s): print(f"[{time.strftime('%H:%M:%S')}]", *s, flush=True)
-
-
-def majority_map(pred_tr, y_tr, pred_te, K):
-    "Map each of K components to the majority training class (for the 250-component GMM)."
-    lab = np.zeros(K, dtype=int)
-    for k in range(K):
-        m = pred_tr == k
-        lab[k] = np.bincount(y_tr[m], minlength=10).argmax() if m.any() else 0
-    return lab[pred_te]
 
 
 def run(ds):
