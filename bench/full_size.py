@@ -68,7 +68,6 @@ def parse(argv=None):
 def log(*s): print(f"[{time.strftime('%H:%M:%S')}]", *s, flush=True)
 
 
-class OutOfTime(Exception): "A stage's share of the budget is spent."
 
 
 class Budget:
@@ -118,34 +117,14 @@ def probe_epoch_seconds(est, X, n_steps:int=6) -> float:
     return (time.perf_counter() - t) / math.ceil(n / est.batch_size) * math.ceil(len(X) / est.batch_size)
 
 
-def fit_curriculum(est, X, teacher, spaces, deadline:float=math.inf):
-    """Train `est` through the curriculum as `CPMM.fit(X, curriculum=teacher)` does, stopping after the epoch that ends
-    past `deadline` (time.monotonic()); returns est, fitted (its mixture extracted) however far it got."""
-    import torch
-    from cpmm.curriculum import curriculum_fit
-    from cpmm.model import CURRICULUM_CLIP
-    X = est._check_X(X, fitted=False)
-    init, lr = est._resolved(True)
-    threads = est.n_threads if est.n_threads is not None else torch.get_num_threads()
-    before = torch.get_num_threads(); torch.set_num_threads(int(threads))
-    box = {}
+def fit_curriculum(est, X, teacher, deadline:float=math.inf):
+    """`est.fit(X, curriculum=teacher)`, ended (by `cpmm.train.StopTraining`) after the epoch that ends past `deadline`
+    (time.monotonic()); returns est, fitted (its mixture extracted) however far it got. Its spaces come from the cache
+    that the spaces stage filled (same teacher, data, count, dtype and cache folder)."""
+    from cpmm.train import StopTraining
     def stop(tr, rec):
-        box['tr'] = tr
-        if time.monotonic() > deadline: raise OutOfTime
-    try:
-        torch.manual_seed(est.seed)
-        param = est._build(X.shape[1]).to(est.device)
-        clip = est.clip if est.clip is not None else CURRICULUM_CLIP
-        common = dict(lr=lr, clip=clip, batch_size=est.batch_size, entropy_weight=est.entropy_weight,
-                      checkpoint=est.checkpoint, device=est.device, progress=est.progress)
-        try: tr = curriculum_fit(param, spaces, X, None, finetune_epochs=est.epochs, init=init, noise_std=est.noise_std,
-                                 resume=est.resume, seed=est.seed, callback=stop, **common)
-        except OutOfTime: tr = box['tr']
-        est.teacher_, est.spaces_ = teacher, spaces
-        est.param_, est.history_, est.n_features_in_ = param, tr.history, X.shape[1]
-    finally: torch.set_num_threads(before)
-    est.mixture_ = est.extract()
-    return est
+        if time.monotonic() > deadline: raise StopTraining
+    return est.fit(X, curriculum=teacher, callback=stop)
 
 
 def gmm_budgeted(K:int, Xtr, seconds:float, seed:int, chunk:int=5, max_iter:int=100):
@@ -233,7 +212,7 @@ def run_dataset(ds:str, a, seconds:float, out:dict, entry:dict):
         done('spaces', n_spaces=T, dtype=str(spaces.array.dtype), seconds=time.perf_counter() - t, path=str(spaces.path))
         log(f"spaces: {spaces} in {time.perf_counter() - t:.0f} s")
         s = budget.stage('cpmm'); t = time.perf_counter()
-        fit_curriculum(est, Xtr, teacher, spaces, deadline=time.monotonic() + s)
+        fit_curriculum(est, Xtr, teacher, deadline=time.monotonic() + s)
         dt, h = time.perf_counter() - t, est.history_
         planned = T + est.epochs
         info = dict(epochs=len(h), planned_epochs=planned, stopped_early=len(h) < planned, seconds=dt,

@@ -96,7 +96,7 @@ def tiny(tmp_path_factory):
 def test_fit_curriculum_is_cpmm_fit(tiny):
     X, teacher, spaces, kw = tiny
     ref = CPMM(**kw).fit(X, curriculum=teacher)
-    est = full_size.fit_curriculum(CPMM(**kw), X, teacher, spaces)
+    est = full_size.fit_curriculum(CPMM(**kw), X, teacher)
     assert len(est.history_) == len(ref.history_) == 3 + 2
     for k, v in ref.mixture_.params().items(): torch.testing.assert_close(est.mixture_.params()[k], v)
     np.testing.assert_allclose(est.score_samples(X), ref.score_samples(X), rtol=1e-6)
@@ -104,7 +104,7 @@ def test_fit_curriculum_is_cpmm_fit(tiny):
 
 def test_fit_curriculum_stops_at_deadline(tiny):
     X, teacher, spaces, kw = tiny
-    est = full_size.fit_curriculum(CPMM(**kw), X, teacher, spaces, deadline=time.monotonic() - 1)
+    est = full_size.fit_curriculum(CPMM(**kw), X, teacher, deadline=time.monotonic() - 1)
     assert len(est.history_) == 1 and est.history_[0]['phase'] == 'curriculum'   # one epoch, then the deadline
     assert np.isfinite(est.score_samples(X)).all() and est.predict(X).shape == (64,)
 
