@@ -2,18 +2,23 @@
 
     python bench/curriculum_toys.py [--only broken_circles,spiral] [--n 3000] [--teacher-steps 1500] [--figure spaces.png]
     python bench/curriculum_toys.py --only broken_circles --models ode-curriculum --seeds 0,1,2   # seed-to-seed spread
+    python bench/curriculum_toys.py --only broken_circles --models ode-curriculum --seeds 1 \
+        --set n_components=25 --set n_spaces=51 --set batch_size=32 --finetune 10 --trace 5      # other settings, traced
 
 For each toy (training set seed 0, test set seed 100): one teacher flow (`cpmm.curriculum.fit_teacher`,
-cached under --cache) and its 51 spaces, then four estimators with the same C, G = 25, R = 1, batch 32 and settings:
-the CPMM (`parameterization='ode'`) and the direct MFA (`'direct'`), each trained directly on the data
-(`fit(X)`, their default initializations, 20 epochs) and through the curriculum (`fit(X, curriculum=teacher)`:
-51 spaces, then `--finetune` epochs; learning rates, inits and clipping are the estimator's defaults); and
+cached under --cache) and its spaces, then four estimators with the toy's settings (`cpmm.model.TOY_SETTINGS`: C, G,
+R, batch size, number of spaces): the CPMM (`parameterization='ode'`) and the direct MFA (`'direct'`), each trained
+directly on the data (`fit(X)`, their default initializations, the toy's `epochs`) and through the curriculum
+(`fit(X, curriculum=teacher)`: the spaces, then the toy's `finetune` epochs; learning rates, inits and clipping are
+the estimator's defaults); and
 `GaussianMixture(C, 'full')` (k-means init, 5 restarts). It prints the test NLL (nats per point; lower is better),
 the cluster accuracy (Hungarian matching; spiral outliers, label -1, left out) and the seconds each fit took
-(the teacher's time is printed once, apart). `--figures DIR` draws each fitted mixture over the test data. `--figure` writes the spaces of the first toy from the latent
+(the teacher's time is printed once, apart). `--set KEY=VALUE` overrides one of the toy's estimator settings.
+`--trace K` prints, every K epochs of each curriculum fit, the cluster accuracy of the model on the space it is
+training on (and on the test data), to see where along the curriculum a clustering is kept or lost. `--figures DIR` draws each fitted mixture over the test data. `--figure` writes the spaces of the first toy from the latent
 space to the data, coloured by the true cluster (the paper's figure 2).
 """
-import argparse, time
+import argparse, ast, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -21,12 +26,9 @@ from sklearn.mixture import GaussianMixture
 from cpmm.curriculum import fit_teacher, compute_spaces
 from cpmm.data import spiral, broken_circles
 from cpmm.metrics import cluster_accuracy
-from cpmm.model import CPMM
+from cpmm.model import CPMM, TOY_SETTINGS
 
-TOYS = {  # name: (generator, C, estimator options that differ from the defaults)
-    'broken_circles': (lambda n, s: broken_circles(n, seed=s), 2, {'log_d_min': -10.}),
-    'spiral': (lambda n, s: spiral(n, seed=s), 5, {}),
-}
+TOYS = {'broken_circles': lambda n, s: broken_circles(n, seed=s), 'spiral': lambda n, s: spiral(n, seed=s)}
 
 
 def figure(spaces, y, path):
@@ -47,22 +49,41 @@ def mixture_figure(est, X, y, path, row):
     path.parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=80, bbox_inches='tight'); plt.close(fig)
 
 
+def tracer(teacher, X, y, Xt, yt, opts, a):
+    "A fit callback printing, every --trace epochs, the accuracy on the space being trained on and on the test data."
+    spaces = compute_spaces(teacher, X, n_spaces=opts.get('n_spaces', 51), cache=a.cache, progress=False)
+    def callback(tr, rec):
+        e, last = rec['epoch'], rec['phase'] == 'finetune' and tr.epoch == tr.total_epochs
+        if e % a.trace and not last: return
+        with torch.no_grad(): m = tr.param.extract().to('cpu')
+        S = torch.as_tensor(spaces[rec['space']], dtype=torch.float32) if rec['phase'] == 'curriculum' else X
+        print(f"    epoch {e:4d} {rec['phase']:10s} v {rec['v']:.2f}  train NLL {rec['train_nll']:7.3f}  "
+              f"acc on this space {cluster_accuracy(y, m.predict(S)):.3f}  test NLL {-float(m.log_prob(Xt).mean()):7.3f}  "
+              f"test acc {cluster_accuracy(yt, m.predict(Xt)):.3f}", flush=True)
+    return callback
+
+
 def run(name, a):
-    gen, C, opts = TOYS[name]
+    gen, settings = TOYS[name], TOY_SETTINGS[name]
+    opts = {**settings['estimator'], **a.set}
+    C = opts['n_clusters']
+    finetune = a.finetune if a.finetune is not None else settings['finetune']
     X, y = gen(a.n, 0)
     Xt, yt = gen(a.n, 100)
     t = time.perf_counter()
     teacher = fit_teacher(X, steps=a.teacher_steps, cache=a.cache, progress=False)
     print(f"{name}: teacher {a.teacher_steps} steps, {time.perf_counter() - t:.0f} s (0 when cached), "
           f"test NLL {teacher.nll(Xt):.3f}", flush=True)
+    print(f"  settings {opts}, epochs {settings['epochs']} (no curriculum), {finetune} (fine-tuning after the curriculum)", flush=True)
     if a.figure and name == a.only.split(',')[0]:
-        figure(compute_spaces(teacher, X, cache=a.cache, progress=False), y.numpy(), a.figure)
+        figure(compute_spaces(teacher, X, n_spaces=opts.get('n_spaces', 51), cache=a.cache, progress=False), y.numpy(), a.figure)
     rows = []
     for par, cur, seed in ((p, c, s) for p in ('ode', 'direct') for c in (False, True) for s in a.seeds):
         if f"{par}-{'curriculum' if cur else 'direct'}" not in a.models: continue
-        est = CPMM(C, 25, rank=1, parameterization=par, batch_size=32, epochs=a.finetune if cur else 20,
-                   cache=a.cache, seed=seed, **opts)
-        t = time.perf_counter(); est.fit(X, curriculum=teacher if cur else False); dt = time.perf_counter() - t
+        est = CPMM(**opts, parameterization=par, epochs=finetune if cur else settings['epochs'], cache=a.cache, seed=seed)
+        t = time.perf_counter()
+        est.fit(X, curriculum=teacher if cur else False, callback=tracer(teacher, X, y, Xt, yt, opts, a) if cur and a.trace else None)
+        dt = time.perf_counter() - t
         init, lr = est._resolved(cur)
         rows.append((f"{'CPMM ode' if par == 'ode' else 'direct MFA'} {'curriculum' if cur else 'no curriculum'} "
                      f"(init {init}, lr {lr:g}{f', seed {seed}' if len(a.seeds) > 1 else ''})", -est.score(Xt),
@@ -82,16 +103,21 @@ if __name__ == '__main__':
     p.add_argument('--only', default=','.join(TOYS))
     p.add_argument('--n', type=int, default=3000)
     p.add_argument('--teacher-steps', type=int, default=1500)
-    p.add_argument('--finetune', type=int, default=10, help='fine-tuning epochs after the curriculum')
+    p.add_argument('--finetune', type=int, default=None, help="fine-tuning epochs after the curriculum (default: the toy's, TOY_SETTINGS)")
     p.add_argument('--cache', default=None, help='cache folder for teachers and spaces (default: cpmm.curriculum.cache_dir())')
     p.add_argument('--figure', default=None, help='write the spaces of the first toy to this PNG')
     p.add_argument('--figures', default=None, help='folder for a figure of each fitted mixture (ellipses along trajectories)')
     p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                   help="override one of the toy's estimator settings (TOY_SETTINGS), e.g. --set n_components=25")
+    p.add_argument('--trace', type=int, default=0, metavar='K', help='print the accuracy on the current space every K epochs of each curriculum fit')
     p.add_argument('--seeds', default='0', help='comma-separated seeds of the estimators (initialization and training); the data and teacher stay fixed')
     p.add_argument('--models', default='ode-direct,ode-curriculum,direct-direct,direct-curriculum',
                    help='which of ode-direct, ode-curriculum, direct-direct (direct MFA, no curriculum), direct-curriculum to train')
     a = p.parse_args()
     a.seeds = [int(x) for x in a.seeds.split(',')]
     a.models = a.models.split(',')
+    try: a.set = {k: ast.literal_eval(v) for k, v in (kv.split('=', 1) for kv in a.set)}
+    except (ValueError, SyntaxError) as e: p.error(f"--set takes KEY=VALUE with a Python literal value: {e}")
     torch.set_num_threads(a.threads)
     for name in a.only.split(','): run(name, a)

@@ -19,8 +19,8 @@ from .cnf import CNF
 from .curriculum import fit_teacher, compute_spaces, curriculum_fit
 
 # %% auto #0
-__all__ = ['PARAMETERIZATIONS', 'CURRICULUM_INIT', 'CURRICULUM_LR', 'CURRICULUM_CLIP', 'IMAGE_SETTINGS', 'CPMM', 'save_mixture',
-           'load_mixture']
+__all__ = ['PARAMETERIZATIONS', 'CURRICULUM_INIT', 'CURRICULUM_LR', 'CURRICULUM_CLIP', 'IMAGE_SETTINGS', 'TOY_SETTINGS', 'CPMM',
+           'save_mixture', 'load_mixture']
 
 # %% ../nbs/10_model.ipynb #9eaed486
 PARAMETERIZATIONS = {'ode': NodeMFA, 'direct': DirectMFA}
@@ -31,6 +31,16 @@ CURRICULUM_CLIP = 1.   # max gradient norm while following the moving spaces (se
 # fixed-step solver; lr 3e-3 and the solver were tuned on a held-out part of MNIST's training set (bench/images.py).
 IMAGE_SETTINGS = dict(n_clusters=10, n_components=25, rank=8, net='conv', image_shape=(1, 28, 28), lr=3e-3,
                       batch_size=256, entropy_weight=1., node_options=dict(method='midpoint', step_size=0.125))
+# The settings of the 2-D toys (`cpmm.data.broken_circles`, `spiral`; bench/curriculum_toys.py, nbs/experiments/toys):
+# `estimator` for every CPMM and direct MFA on the toy, `epochs` without a curriculum, `finetune` epochs after one.
+# The broken circles are 0.1 apart: with G = 25, or 51 spaces at batch 32, the curriculum CPMM tends to split the
+# still-blurred ring into left and right halves in the last spaces; G = 50, 201 spaces and batch 128 keep the circles
+# apart (bench/results/curriculum_toys_seeds.txt).
+TOY_SETTINGS = {
+    'broken_circles': dict(estimator=dict(n_clusters=2, n_components=50, rank=1, batch_size=128, log_d_min=-10., n_spaces=201),
+                           epochs=20, finetune=40),
+    'spiral': dict(estimator=dict(n_clusters=5, n_components=25, rank=1, batch_size=32), epochs=20, finetune=10),
+}
 
 def _to_numpy(t:Tensor) -> np.ndarray: return t.detach().cpu().numpy()
 
