@@ -11,8 +11,8 @@ Per data set (data and preprocessing as `bench/curriculum_images.py`, via `bench
 alpha 1e-6, train seed 0 / test seed 1, bits/dim in pixel space, Hungarian cluster accuracy), in stages:
 1. teacher: `cpmm.curriculum.fit_teacher` (MLP field of 1024 units, flow matching, batch 256); a probe of a few steps
    times it, and it gets as many of `--teacher-steps` as its share of the budget allows;
-2. spaces: `cpmm.curriculum.compute_spaces`, `--n-spaces` of them (the paper's 51), float16 when over 1 GiB (as
-   `CPMM.fit` does); fewer only when a probe of the CPMM's training step says that 51 spaces and one fine-tuning epoch
+2. spaces: `cpmm.curriculum.compute_spaces`, `--n-spaces` of them (the paper's 51), `dtype='auto'` (float16 when over 1 GiB,
+   as `CPMM.fit` does); fewer only when a probe of the CPMM's training step says that 51 spaces and one fine-tuning epoch
    do not fit the CPMM's share of the budget (then about a fifth of the affordable epochs go to fine-tuning);
 3. CPMM: `CPMM(**cpmm.model.IMAGE_SETTINGS)` (C = 10, G = 25, R = 8, conv ODE, midpoint h = 0.125, lr 3e-3, batch 256,
    entropy 1) trained through the curriculum exactly as `CPMM.fit(X, curriculum=teacher)` does (k-means on the latent
@@ -207,8 +207,7 @@ def run_dataset(ds:str, a, seconds:float, out:dict, entry:dict):
         log(f"CPMM plan: {per_epoch:.1f} s/epoch (probe) -> {T} spaces + {est.epochs} fine-tuning epochs"
             + (f" (fewer than the {a.n_spaces} asked: budget)" if T < a.n_spaces else ""))
         t = time.perf_counter()
-        big = T * Xtr.numel() * 4 > 2 ** 30
-        spaces = compute_spaces(teacher, Xtr, n_spaces=T, cache=a.cache, dtype='float16' if big else 'float32', progress=False)
+        spaces = compute_spaces(teacher, Xtr, n_spaces=T, cache=a.cache, dtype='auto', progress=False)   # as CPMM.fit
         done('spaces', n_spaces=T, dtype=str(spaces.array.dtype), seconds=time.perf_counter() - t, path=str(spaces.path))
         log(f"spaces: {spaces} in {time.perf_counter() - t:.0f} s")
         s = budget.stage('cpmm'); t = time.perf_counter()

@@ -17,7 +17,8 @@ from .cnf import CNF
 from .train import Trainer, StopTraining, _check_xy, split_valid
 
 # %% auto #0
-__all__ = ['DTYPES', 'cache_dir', 'teacher_defaults', 'fit_teacher', 'space_times', 'Spaces', 'compute_spaces', 'curriculum_fit']
+__all__ = ['DTYPES', 'AUTO_FLOAT16_BYTES', 'cache_dir', 'teacher_defaults', 'fit_teacher', 'space_times', 'Spaces',
+           'compute_spaces', 'curriculum_fit']
 
 # %% ../nbs/08_curriculum.ipynb #01e9af56
 def cache_dir(path:str|Path|None=None) -> Path:
@@ -104,12 +105,19 @@ class Spaces:
 
 # %% ../nbs/08_curriculum.ipynb #2446ad4b
 DTYPES = {'float32': np.float32, 'float16': np.float16}
+AUTO_FLOAT16_BYTES = 2 ** 30   # dtype='auto': float16 when the spaces would take more than this as float32
+
+def _resolve_dtype(dtype:str, T:int, X:Tensor) -> str:
+    "'float32' or 'float16' for `dtype` ('auto': float16 when T spaces of X as float32 exceed `AUTO_FLOAT16_BYTES`)."
+    if dtype == 'auto': return 'float16' if T * X.numel() * 4 > AUTO_FLOAT16_BYTES else 'float32'
+    if dtype not in DTYPES: raise ValueError(f"Unknown dtype {dtype!r}; choose from 'auto', {', '.join(map(repr, DTYPES))}.")
+    return dtype
 
 def compute_spaces(teacher:CNF,                  # the fitted teacher flow
                    X:Tensor,                     # (N, M) data in the input space (augmented once, if at all)
                    n_spaces:int=51,              # T: spaces from v = 1 (latent) to v = 0 (input)
                    cache:str|Path|None=None,     # folder of the memory-mapped file; None: `cache_dir()`
-                   dtype:str='float32',          # storage: 'float32' or 'float16' (half the disk for images)
+                   dtype:str='auto',             # storage: 'float32', 'float16' (half the disk), or 'auto' (float16 over `AUTO_FLOAT16_BYTES`)
                    batch_size:int=1024,          # points per solve
                    progress:bool=True,           # progress bar over the batches
                   ) -> Spaces:
@@ -117,8 +125,8 @@ def compute_spaces(teacher:CNF,                  # the fitted teacher flow
     if not isinstance(teacher, CNF): raise ValueError(f"`teacher` must be a fitted cpmm.cnf.CNF, got {type(teacher).__name__}.")
     X = teacher._check_x(X).cpu()
     if len(X) == 0: raise ValueError("`X` is empty.")
-    if dtype not in DTYPES: raise ValueError(f"Unknown dtype {dtype!r}; choose from {', '.join(map(repr, DTYPES))}.")
     batch_size, v = _check_int(batch_size, 'batch_size', 1), space_times(n_spaces)
+    dtype = _resolve_dtype(dtype, len(v), X)
     key = _digest('spaces', X, v, dtype, teacher.config, *teacher.state_dict().values())
     path = cache_dir(cache) / f"spaces-{key}.npy"
     if path.exists() and path.with_suffix('.json').exists(): return Spaces(path)

@@ -167,9 +167,7 @@ def fit(self:CPMM,
             valid = None
             if self.valid is not None: (X, y), valid = split_valid(X, y, self.valid, self.seed)
             teacher = self._teacher(X, curriculum)
-            big = self.n_spaces * X.numel() * 4 > 2 ** 30       # over 1 GiB as float32: store half precision
-            spaces = compute_spaces(teacher, X, n_spaces=self.n_spaces, cache=self.cache,
-                                    dtype='float16' if big else 'float32', progress=self.progress)
+            spaces = compute_spaces(teacher, X, n_spaces=self.n_spaces, cache=self.cache, dtype='auto', progress=self.progress)
             tr = curriculum_fit(param, spaces, X, y, finetune_epochs=self.epochs, init=init, noise_std=self.noise_std,
                                 valid=valid, resume=self.resume, seed=self.seed, callback=callback, **common)
             self.teacher_, self.spaces_ = teacher, spaces
