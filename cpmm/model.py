@@ -40,6 +40,7 @@ TOY_SETTINGS = {
     'broken_circles': dict(estimator=dict(n_clusters=2, n_components=50, rank=1, batch_size=128, log_d_min=-10., n_spaces=201),
                            epochs=20, finetune=40),
     'spiral': dict(estimator=dict(n_clusters=5, n_components=25, rank=1, batch_size=32), epochs=20, finetune=10),
+    'moons': dict(estimator=dict(n_clusters=2, n_components=25, rank=1), epochs=20, finetune=20),   # `cpmm fit moons`
 }
 
 def _to_numpy(t:Tensor) -> np.ndarray: return t.detach().cpu().numpy()
