@@ -207,7 +207,7 @@ def run_dataset(ds:str, a, seconds:float, out:dict, entry:dict):
         log(f"CPMM plan: {per_epoch:.1f} s/epoch (probe) -> {T} spaces + {est.epochs} fine-tuning epochs"
             + (f" (fewer than the {a.n_spaces} asked: budget)" if T < a.n_spaces else ""))
         t = time.perf_counter()
-        spaces = compute_spaces(teacher, Xtr, n_spaces=T, cache=a.cache, dtype='auto', progress=False)   # as CPMM.fit
+        spaces = compute_spaces(teacher, Xtr, n_spaces=T, cache=a.cache, progress=False)   # dtype 'auto', as CPMM.fit
         done('spaces', n_spaces=T, dtype=str(spaces.array.dtype), seconds=time.perf_counter() - t, path=str(spaces.path))
         log(f"spaces: {spaces} in {time.perf_counter() - t:.0f} s")
         s = budget.stage('cpmm'); t = time.perf_counter()

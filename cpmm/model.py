@@ -168,7 +168,7 @@ def fit(self:CPMM,
             valid = None
             if self.valid is not None: (X, y), valid = split_valid(X, y, self.valid, self.seed)
             teacher = self._teacher(X, curriculum)
-            spaces = compute_spaces(teacher, X, n_spaces=self.n_spaces, cache=self.cache, dtype='auto', progress=self.progress)
+            spaces = compute_spaces(teacher, X, n_spaces=self.n_spaces, cache=self.cache, progress=self.progress)   # float16 when large
             tr = curriculum_fit(param, spaces, X, y, finetune_epochs=self.epochs, init=init, noise_std=self.noise_std,
                                 valid=valid, resume=self.resume, seed=self.seed, callback=callback, **common)
             self.teacher_, self.spaces_ = teacher, spaces
