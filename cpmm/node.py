@@ -352,9 +352,11 @@ def path_params(X:Tensor,               # (N, M) data
                 seed:int=0,             # seed of all randomness
                 log_d_min:float=-6.,    # floor on the target log d
                 max_rows:int=5000,      # a random subset of this many rows is used when N is larger
+                n_init:int=10,          # restarts (fresh k-means seeds); the paths whose mixture fits X best are kept
                ) -> dict:               # mu (C, G, M), A (C, G, M, R), log_d (C, G, M), float64; g in path order
     "Components in order along C paths through the data: means evenly spaced along each, A and log d from the points around them."
     C, G, R = _check_int(n_clusters, 'n_clusters'), _check_int(n_components, 'n_components'), _check_int(rank, 'rank', 0)
+    n_init = _check_int(n_init, 'n_init')
     X, y = _check_data(X, y, C)
     rng = np.random.RandomState(_check_int(seed, 'seed', 0))
     if len(X) > _check_int(max_rows, 'max_rows'):
@@ -363,10 +365,11 @@ def path_params(X:Tensor,               # (N, M) data
         X, y = X[keep], (None if y is None else y[keep])
     floor = math.log(max(X.var(0).mean(), _TINY)) - 12               # far below the data's scale
     best = None
-    for m in (1, 2, 4):
-        P = _along_paths(X, *_groups(X, y, C, G * m, rng), G, R, C)
-        score = _log_lik(P, X, floor)
-        if best is None or score > best[0]: best = (score, P)
+    for _ in range(n_init):                                          # restart 0 is the same for any n_init
+        for m in (1, 2, 4):
+            P = _along_paths(X, *_groups(X, y, C, G * m, rng), G, R, C)
+            score = _log_lik(P, X, floor)
+            if best is None or score > best[0]: best = (score, P)
     P = best[1]
     P['log_d'] = np.maximum(P['log_d'], log_d_min)
     return {k: torch.from_numpy(v) for k, v in P.items()}
