@@ -10,7 +10,7 @@ cached under --cache) and its spaces, then four estimators with the toy's settin
 R, batch size, number of spaces): the CPMM (`parameterization='ode'`) and the direct MFA (`'direct'`), each trained
 directly on the data (`fit(X)`, their default initializations, the toy's `epochs`) and through the curriculum
 (`fit(X, curriculum=teacher)`: the spaces, then the toy's `finetune` epochs; learning rates, inits and clipping are
-the estimator's defaults); and
+the estimator's defaults, except the toy's `ode` settings, which the CPMM takes on top, e.g. the spiral's lr); and
 `GaussianMixture(C, 'full')` (k-means init, 5 restarts). It prints the test NLL (nats per point; lower is better),
 the cluster accuracy (Hungarian matching; spiral outliers, label -1, left out) and the seconds each fit took
 (the teacher's time is printed once, apart). `--set KEY=VALUE` overrides one of the toy's estimator settings.
@@ -65,7 +65,7 @@ def tracer(teacher, X, y, Xt, yt, opts, a):
 
 def run(name, a):
     gen, settings = TOYS[name], TOY_SETTINGS[name]
-    opts = {**settings['estimator'], **a.set}
+    opts = {**settings['estimator'], **a.set}                  # every estimator; the CPMM proper adds settings['ode']
     C = opts['n_clusters']
     finetune = a.finetune if a.finetune is not None else settings['finetune']
     X, y = gen(a.n, 0)
@@ -74,13 +74,13 @@ def run(name, a):
     teacher = fit_teacher(X, steps=a.teacher_steps, cache=a.cache, progress=False)
     print(f"{name}: teacher {a.teacher_steps} steps, {time.perf_counter() - t:.0f} s (0 when cached), "
           f"test NLL {teacher.nll(Xt):.3f}", flush=True)
-    print(f"  settings {opts}, epochs {settings['epochs']} (no curriculum), {finetune} (fine-tuning after the curriculum)", flush=True)
+    print(f"  settings {opts}, CPMM ode {settings['ode']}, epochs {settings['epochs']} (no curriculum), {finetune} (fine-tuning after the curriculum)", flush=True)
     if a.figure and name == a.only.split(',')[0]:
         figure(compute_spaces(teacher, X, n_spaces=opts.get('n_spaces', 51), cache=a.cache, progress=False), y.numpy(), a.figure)
     rows = []
     for par, cur, seed in ((p, c, s) for p in ('ode', 'direct') for c in (False, True) for s in a.seeds):
         if f"{par}-{'curriculum' if cur else 'direct'}" not in a.models: continue
-        est = CPMM(**opts, parameterization=par, epochs=finetune if cur else settings['epochs'], cache=a.cache, seed=seed)
+        est = CPMM(**{**opts, **(settings['ode'] if par == 'ode' else {}), **a.set}, parameterization=par, epochs=finetune if cur else settings['epochs'], cache=a.cache, seed=seed)
         t = time.perf_counter()
         est.fit(X, curriculum=teacher if cur else False, callback=tracer(teacher, X, y, Xt, yt, opts, a) if cur and a.trace else None)
         dt = time.perf_counter() - t

@@ -164,7 +164,7 @@ def settings(kind:str, name:str, y:Tensor|None, n_clusters:int|None=None, n_comp
         kw = dict(IMAGE_SETTINGS, epochs=4 if curriculum else 15, n_spaces=11, teacher_steps=1500)
     elif kind == 'toy':
         s = TOY_SETTINGS[name]
-        kw = {'n_spaces': 51, 'teacher_steps': 2000, **s['estimator'], 'epochs': s['finetune'] if curriculum else s['epochs']}
+        kw = {'n_spaces': 51, 'teacher_steps': 2000, **s['estimator'], **s['ode'], 'epochs': s['finetune'] if curriculum else s['epochs']}
     else:
         C = len(torch.unique(y[y >= 0])) if y is not None else 10
         kw = dict(n_clusters=C, n_components=25, rank=1, epochs=20, n_spaces=51, teacher_steps=2000)
