@@ -49,9 +49,9 @@ def mixture_figure(est, X, y, path, row):
     path.parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=80, bbox_inches='tight'); plt.close(fig)
 
 
-def tracer(teacher, X, y, Xt, yt, opts, a):
+def tracer(teacher, X, y, Xt, yt, n_spaces, a):
     "A fit callback printing, every --trace epochs, the accuracy on the space being trained on and on the test data."
-    spaces = compute_spaces(teacher, X, n_spaces=opts.get('n_spaces', 51), cache=a.cache, progress=False)
+    spaces = compute_spaces(teacher, X, n_spaces=n_spaces, cache=a.cache, progress=False)
     def callback(tr, rec):
         e, last = rec['epoch'], rec['phase'] == 'finetune' and tr.epoch == tr.total_epochs
         if e % a.trace and not last: return
@@ -66,7 +66,7 @@ def tracer(teacher, X, y, Xt, yt, opts, a):
 def run(name, a):
     gen, settings = TOYS[name], TOY_SETTINGS[name]
     opts = {**settings['estimator'], **a.set}                  # every estimator; the CPMM proper adds settings['ode']
-    C = opts['n_clusters']
+    C, n_spaces = opts['n_clusters'], CPMM(**opts).n_spaces
     finetune = a.finetune if a.finetune is not None else settings['finetune']
     X, y = gen(a.n, 0)
     Xt, yt = gen(a.n, 100)
@@ -76,13 +76,15 @@ def run(name, a):
           f"test NLL {teacher.nll(Xt):.3f}", flush=True)
     print(f"  settings {opts}, CPMM ode {settings['ode']}, epochs {settings['epochs']} (no curriculum), {finetune} (fine-tuning after the curriculum)", flush=True)
     if a.figure and name == a.only.split(',')[0]:
-        figure(compute_spaces(teacher, X, n_spaces=opts.get('n_spaces', 51), cache=a.cache, progress=False), y.numpy(), a.figure)
+        figure(compute_spaces(teacher, X, n_spaces=n_spaces, cache=a.cache, progress=False), y.numpy(), a.figure)
     rows = []
     for par, cur, seed in ((p, c, s) for p in ('ode', 'direct') for c in (False, True) for s in a.seeds):
         if f"{par}-{'curriculum' if cur else 'direct'}" not in a.models: continue
-        est = CPMM(**{**opts, **(settings['ode'] if par == 'ode' else {}), **a.set}, parameterization=par, epochs=finetune if cur else settings['epochs'], cache=a.cache, seed=seed)
+        ode = settings['ode'] if par == 'ode' else {}
+        est = CPMM(**{**settings['estimator'], **ode, **a.set}, parameterization=par, epochs=finetune if cur else settings['epochs'],
+                   cache=a.cache, seed=seed)
         t = time.perf_counter()
-        est.fit(X, curriculum=teacher if cur else False, callback=tracer(teacher, X, y, Xt, yt, opts, a) if cur and a.trace else None)
+        est.fit(X, curriculum=teacher if cur else False, callback=tracer(teacher, X, y, Xt, yt, n_spaces, a) if cur and a.trace else None)
         dt = time.perf_counter() - t
         init, lr = est._resolved(cur)
         rows.append((f"{'CPMM ode' if par == 'ode' else 'direct MFA'} {'curriculum' if cur else 'no curriculum'} "
