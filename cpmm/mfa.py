@@ -305,3 +305,20 @@ def params(self:HierarchicalMFA) -> dict:
 def detach(self:HierarchicalMFA) -> HierarchicalMFA:
     "A copy without the autograd graph."
     return HierarchicalMFA(**{k: v.detach() for k, v in self.params().items()})
+
+# %% ../nbs/00_mfa.ipynb #a6da6ad5
+@patch
+def affine(self:MFA,
+           scale:Tensor, # (M,) nonzero factors s of x = shift + s·z
+           shift:Tensor, # (M,) offsets b
+          ) -> MFA:
+    "The density of x = shift + scale ⊙ z when z follows this mixture."
+    s, b = _as_tensor(scale, self.mu, 'scale'), _as_tensor(shift, self.mu, 'shift')
+    if s.shape != (self.M,) or b.shape != (self.M,): raise ValueError(f"`scale` and `shift` must have shape ({self.M},), got {tuple(s.shape)} and {tuple(b.shape)}.")
+    if not (torch.isfinite(s).all() and (s != 0).all()): raise ValueError("`scale` must hold finite, nonzero factors.")
+    return MFA(b + s * self.mu, s[:, None] * self.A, self.log_d + 2 * torch.log(s.abs()), self.log_pi)
+
+@patch
+def affine(self:HierarchicalMFA, scale:Tensor, shift:Tensor) -> HierarchicalMFA:
+    "The density of x = shift + scale ⊙ z (scale, shift: (M,)) when z follows this mixture; η and π unchanged."
+    return _hflat(self, self.flatten().affine(scale, shift))

@@ -441,6 +441,7 @@ def init_from_data(self:NodeMFA,
                    method:str='path',   # 'path' (`path_params` + `distil`), or 'random', 'kmeans', 'kmeans_fa' (`cpmm.direct.INITS`)
                    seed:int=0,          # seed of all randomness
                    steps:int=600,       # 'path': Adam steps of `distil`
+                   spread:float=0.,     # other methods: redraw the vector field with its last layer ~ `spread`·randn/√fan_in, so that the G components of a trajectory start apart (0: dh/dt = 0, all at one point)
                   ) -> NodeMFA:
     "Place the trajectories on the data: along paths through it ('path'), or all G components at one point per cluster (class) with dh/dt = 0. Returns self."
     shape = tuple(getattr(X, 'shape', np.shape(X)))
@@ -454,7 +455,11 @@ def init_from_data(self:NodeMFA,
         raise ValueError(f"Unknown init method {method!r}; choose from 'path', {', '.join(map(repr, INITS))}.")
     P = init_params(X, self.n_clusters, 1, self.rank, y=y, method=method, seed=seed, log_d_min=self.log_d_min)
     g = torch.Generator().manual_seed(_check_int(seed, 'seed', 0))
-    return self._place(P['mu'][:, 0], P['A'][:, 0], P['log_d'][:, 0], 0.01, g)
+    self._place(P['mu'][:, 0], P['A'][:, 0], P['log_d'][:, 0], 0.01, g)
+    if isinstance(spread, bool) or not isinstance(spread, (int, float)) or not (math.isfinite(spread) and spread >= 0):
+        raise ValueError(f"`spread` must be a finite number >= 0, got {spread!r}.")
+    if spread: self._redraw_field(g, spread)
+    return self
 
 # %% ../nbs/04_node.ipynb #20d8b56a
 @patch

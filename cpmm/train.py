@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #ba738656
 from __future__ import annotations
-import math, os, time
+import copy, math, os, time
 from pathlib import Path
 from typing import Callable
 import torch
@@ -207,6 +207,10 @@ def load(self:Trainer, path:str|Path) -> Trainer:
     s = torch.load(path, map_location=self.device, weights_only=True)
     if s['param_class'] != type(self.param).__name__:
         raise ValueError(f"Checkpoint {path} holds a {s['param_class']}, not a {type(self.param).__name__}.")
+    if s.get('param_config') != self.param.config():
+        diff = {k: (s['param_config'].get(k), v) for k, v in self.param.config().items() if s['param_config'].get(k) != v}
+        raise ValueError(f"Checkpoint {path} was written with different settings (checkpoint vs now: {diff}); "
+                         "give another `checkpoint` path or the same settings.")
     self.param.load_state_dict(s['param']); self.opt.load_state_dict(s['opt'])
     self.gen.set_state(s['gen']); self.epoch, self.step, self.history = s['epoch'], s['step'], list(s['history'])
     return self
@@ -227,27 +231,37 @@ def fit(param:Parameterization,     # the parameterization to train (in place)
         y:Tensor|None=None,         # (N,) labels: one trajectory per class
         epochs:int=10,              # epochs in the whole run
         valid:float|tuple|None=None,# a fraction of X to hold out, or (X_valid, y_valid)
+        patience:int|None=None,     # with `valid`: stop after this many epochs without a better validation NLL, and restore the best epoch's parameters; None: train all epochs, keep the last
         resume:bool=False,          # continue from `checkpoint` if it exists
         callback:Callable|None=None,# called as `callback(trainer, record)` after every epoch; it may raise `StopTraining`
         **kwargs,                   # passed to `Trainer` (lr, batch_size, entropy_weight, checkpoint, seed, ...)
        ) -> Trainer:
-    "Train `param` on `X` (and `y`) for `epochs` epochs with one `Trainer`; returns the trainer."
+    "Train `param` on `X` (and `y`) for `epochs` epochs with one `Trainer`, with early stopping on `valid`; returns the trainer."
     if not isinstance(epochs, int) or epochs < 0: raise ValueError(f"`epochs` must be a non-negative integer, got {epochs!r}.")
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
+        raise ValueError(f"`patience` must be a positive integer or None, got {patience!r}.")
     X, y = _check_xy(X, y, param.n_dims)
     if y is not None and ((y < 0) | (y >= param.n_clusters)).any():
         raise ValueError(f"`y` must hold labels in 0..{param.n_clusters - 1} (one trajectory per class).")
     if isinstance(valid, float): (X, y), valid = split_valid(X, y, valid, kwargs.get('seed', 0))
     elif valid is not None: valid = (valid[0], valid[1] if len(valid) > 1 else None)
+    if patience is not None and valid is None: raise ValueError("`patience` (early stopping) needs `valid` data.")
     if kwargs.get('schedule') == 'cosine': kwargs.setdefault('total_epochs', max(epochs, 1))
     tr = Trainer(param, **kwargs)
     if resume:
         if tr.checkpoint is None: raise ValueError("`resume=True` needs a `checkpoint` path.")
         if tr.checkpoint.exists(): tr.load(tr.checkpoint)
+    best = (tr.evaluate(*valid), tr.epoch, copy.deepcopy(param.state_dict())) if patience is not None else None
     while tr.epoch < epochs:
         rec = tr.run_epoch(X, y, valid)
+        if best is not None:
+            if rec['valid_nll'] < best[0]: best = (rec['valid_nll'], tr.epoch, copy.deepcopy(param.state_dict()))
+            elif tr.epoch - best[1] >= patience: break
         if callback is None: continue
         try: callback(tr, rec)
         except StopTraining: break
+    if best is not None: param.load_state_dict(best[2])
+    tr.best_epoch = best[1] if best is not None else tr.epoch   # the epoch whose parameters `param` holds (0: the initialization)
     return tr
 
 # %% ../nbs/05_train.ipynb #32a0d45b
