@@ -328,7 +328,8 @@ def predict(self:CPMM, X) -> np.ndarray:
 @patch
 def predict(self:CPMMClassifier, X) -> np.ndarray:
     "Most probable class of each sample: (N,) values of `classes_`."
-    return self.classes_[_batched(self, 'predict', X)]
+    codes = _batched(self, 'predict', X)          # checks that the classifier is fitted
+    return self.classes_[codes]
 
 @patch
 def sample(self:CPMM|CPMMClassifier, n:int=1, random_state:int|None=None) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,7 @@ import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from cpmm.model import CPMM, CPMMClassifier
 
-SMALL = dict(n_components=3, epochs=2, batch_size=32)
+SMALL = dict(n_components=3, epochs=2, batch_size=32, init='kmeans')   # quick: no 'path' distillation
 
 
 def _X():
@@ -78,7 +78,7 @@ def test_pipeline_and_search():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     X, y = load_iris(return_X_y=True)
-    small = dict(n_components=4, epochs=3)
+    small = dict(n_components=4, epochs=3, init='kmeans')
     assert make_pipeline(StandardScaler(), PCA(2), CPMM(3, **small)).fit(X).predict(X).shape == (150,)
     assert GridSearchCV(CPMM(**small), {'n_clusters': [2, 3]}, cv=2).fit(X).best_params_['n_clusters'] in (2, 3)
     assert GridSearchCV(CPMMClassifier(**small), {'rank': [0, 1]}, cv=2).fit(X, y).best_params_['rank'] in (0, 1)
