@@ -12,7 +12,7 @@ Toys: test NLL in nats per dimension (`cpmm.metrics.nats_per_dim`; lower is bett
 (Hungarian; spiral outliers, label -1, left out). Training sets use seed s, test sets seed s + 100.
 Images (`--images`, diagonal covariances only): bits per dimension in pixel space (`cpmm.metrics.bpd`, data from
 `bench/common.py`'s `load_images`: dequantize, logit with alpha) and cluster accuracy.
-The third baseline of the paper, "GMM w/ Curr.", is `CPMM(parameterization='direct').fit(X, curriculum=True)`.
+The third baseline of the paper, "GMM w/ Curr.", is `CPMM(parameterization='direct', curriculum='teacher').fit(X)`.
 """
 import argparse, time
 import numpy as np

@@ -14,10 +14,13 @@ alpha 1e-6, train seed 0 / test seed 1, bits/dim in pixel space, Hungarian clust
 2. spaces: `cpmm.curriculum.compute_spaces`, `--n-spaces` of them (the paper's 51), `dtype='auto'` (float16 when over 1 GiB,
    as `CPMM.fit` does); fewer only when a probe of the CPMM's training step says that 51 spaces and one fine-tuning epoch
    do not fit the CPMM's share of the budget (then about a fifth of the affordable epochs go to fine-tuning);
-3. CPMM: `CPMM(**cpmm.model.IMAGE_SETTINGS)` (C = 10, G = 25, R = 8, conv ODE, midpoint h = 0.125, lr 3e-3, batch 256,
-   entropy 1) trained through the curriculum exactly as `CPMM.fit(X, curriculum=teacher)` does (k-means on the latent
-   space, one epoch per space, then up to `--finetune` cosine-decayed epochs), but stopped after the epoch in which its
-   share of the budget runs out (the JSON says where it stopped);
+3. CPMM: `CPMM(**cpmm.model.IMAGE_SETTINGS, **RUN, curriculum=teacher)` (C = 10, G = 25, R = 8, conv ODE, midpoint
+   h = 0.125, lr 3e-3, batch 256, entropy 1; `RUN`: the settings beside those and the estimator's defaults,
+   `standardize=False` and `validation_fraction=None`, since the teacher models the images as they are and the
+   spaces of stage 2 hold all training images, and `log_d_min=-6`, the floor in logit units of
+   bench/curriculum_images.py) trained through the curriculum by its `fit` (k-means on the latent space, one epoch
+   per space, then up to `--finetune` cosine-decayed epochs), but stopped after the epoch in which its share of the
+   budget runs out (the JSON says where it stopped);
 4. scikit-learn `GaussianMixture(10 and 250, 'diag')`, EM in chunks of iterations until converged or out of time (the
    250-component model's clusters map each component to its majority training class, as in curriculum_images.py).
 The budget (`--budget-min`, wall minutes for the whole run, start-up and data loading included) is split between
@@ -30,6 +33,8 @@ import argparse, json, math, os, sys, time
 from pathlib import Path
 
 STAGES = {'teacher': 0.15, 'spaces': 0.10, 'cpmm': 0.60, 'gmm': 0.15}
+# The CPMM's settings beside IMAGE_SETTINGS and the estimator's defaults (see the docstring, stage 3).
+RUN = dict(standardize=False, validation_fraction=None, log_d_min=-6.)
 # --small: a smoke test of every stage in seconds on one CPU core (a narrower, coarser ODE and teacher; not a result)
 SMALL = dict(train_size=300, test_size=200, n_spaces=3, finetune=1, teacher_steps=4, teacher=dict(hidden=64),
              settings=dict(n_components=3, rank=2, batch_size=100, node_options=dict(method='euler', step_size=0.5, hidden=8)))
@@ -103,13 +108,24 @@ def fit_teacher_budgeted(X, seconds:float, max_steps:int, seed:int, cache, devic
     return flow, info
 
 
+def build(est, n_features:int):
+    "A parameterization of `est`'s settings over `n_features` dims (as its `fit` builds one), from the public classes."
+    from cpmm.direct import DirectMFA
+    from cpmm.model import MLP_SOLVER
+    from cpmm.node import NodeMFA
+    args = (est.n_clusters, est.n_components, n_features, est.rank)
+    if est.parameterization == 'direct': return DirectMFA(*args, log_d_min=est.log_d_min)
+    return NodeMFA(*args, net=est.net, image_shape=est.image_shape, log_d_min=est.log_d_min,
+                   **{**(MLP_SOLVER if est.net == 'mlp' else {}), **(est.node_options or {})})
+
+
 def probe_epoch_seconds(est, X, n_steps:int=6) -> float:
     "Seconds per training epoch of `est`'s parameterization on X, from `n_steps` steps of a throwaway copy (after one of warm-up)."
     from cpmm.train import fit as train_fit
     import torch
-    torch.manual_seed(est.seed)
-    param = est._build(X.shape[1]).to(est.device)
-    param.init_from_data(X[:max(est.batch_size, 64)], method='random', seed=est.seed)
+    torch.manual_seed(est.random_state)
+    param = build(est, X.shape[1]).to(est.device)
+    param.init_from_data(X[:max(est.batch_size, 64)], method='random', seed=est.random_state)
     step = lambda n: train_fit(param, X[:n], epochs=1, batch_size=est.batch_size, lr=est.lr or 1e-3, device=est.device, progress=False)
     step(min(len(X), est.batch_size))                                                   # warm-up (CUDA kernels, allocator)
     n = min(len(X), n_steps * est.batch_size)
@@ -117,14 +133,15 @@ def probe_epoch_seconds(est, X, n_steps:int=6) -> float:
     return (time.perf_counter() - t) / math.ceil(n / est.batch_size) * math.ceil(len(X) / est.batch_size)
 
 
-def fit_curriculum(est, X, teacher, deadline:float=math.inf):
-    """`est.fit(X, curriculum=teacher)`, ended (by `cpmm.train.StopTraining`) after the epoch that ends past `deadline`
-    (time.monotonic()); returns est, fitted (its mixture extracted) however far it got. Its spaces come from the cache
-    that the spaces stage filled (same teacher, data, count, dtype and cache folder)."""
+def fit_curriculum(est, X, deadline:float=math.inf):
+    """`est.fit(X)` (`est` has its teacher as `curriculum`), ended (by `cpmm.train.StopTraining`) after the epoch that
+    ends past `deadline` (time.monotonic()); returns est, fitted (its mixture extracted) however far it got. With
+    `standardize=False, validation_fraction=None` its spaces come from the cache that the spaces stage filled (same
+    teacher, data, count, dtype and cache folder)."""
     from cpmm.train import StopTraining
     def stop(tr, rec):
         if time.monotonic() > deadline: raise StopTraining
-    return est.fit(X, curriculum=teacher, callback=stop)
+    return est.fit(X, callback=stop)
 
 
 def gmm_budgeted(K:int, Xtr, seconds:float, seed:int, chunk:int=5, max_iter:int=100):
@@ -188,7 +205,7 @@ def run_dataset(ds:str, a, seconds:float, out:dict, entry:dict):
         r = dict(model=model, bpd=bpd(torch.as_tensor(lp).double(), ldte, M), acc=cluster_accuracy(yte, pred), **info)
         entry['rows'].append(r)
         log(f"{model:<48} test bpd {r['bpd']:.3f}  acc {r['acc']:.3f}")
-    settings = dict(IMAGE_SETTINGS, noise_std=0.01, seed=a.seed, device=a.device, n_threads=a.threads, cache=a.cache,
+    settings = dict(IMAGE_SETTINGS, **RUN, noise_std=0.01, random_state=a.seed, device=a.device, n_threads=a.threads, cache=a.cache,
                     **(SMALL['settings'] if a.small else {}))
     if 'cpmm' in a.models:
         s = budget.stage('teacher')
@@ -196,7 +213,7 @@ def run_dataset(ds:str, a, seconds:float, out:dict, entry:dict):
         log(f"teacher: {info['steps']} of {a.teacher_steps} steps ({info['probe_seconds_per_step']:.3f} s/step), "
             f"{info['seconds']:.0f} s of {s:.0f}, final train FM loss {info['train_fm']:.1f}")
         done('teacher', **info, budget_seconds=s)
-        est = CPMM(**{**settings, 'epochs': a.finetune})
+        est = CPMM(**{**settings, 'epochs': a.finetune, 'curriculum': teacher})
         per_epoch = probe_epoch_seconds(est, Xtr)
         fit_s = budget.left() * STAGES['cpmm'] / (STAGES['cpmm'] + STAGES['gmm'])
         affordable = int(fit_s * 0.8 // per_epoch)   # 20% for the k-means init, scoring and noise
@@ -211,12 +228,13 @@ def run_dataset(ds:str, a, seconds:float, out:dict, entry:dict):
         done('spaces', n_spaces=T, dtype=str(spaces.array.dtype), seconds=time.perf_counter() - t, path=str(spaces.path))
         log(f"spaces: {spaces} in {time.perf_counter() - t:.0f} s")
         s = budget.stage('cpmm'); t = time.perf_counter()
-        fit_curriculum(est, Xtr, teacher, deadline=time.monotonic() + s)
+        fit_curriculum(est, Xtr, deadline=time.monotonic() + s)
         dt, h = time.perf_counter() - t, est.history_
         planned = T + est.epochs
         info = dict(epochs=len(h), planned_epochs=planned, stopped_early=len(h) < planned, seconds=dt,
                     probe_seconds_per_epoch=per_epoch, n_spaces=T, finetune=est.epochs, last_phase=h[-1].get('phase') if h else None,
-                    train_nll=h[-1]['train_nll'] if h else None, settings={k: v for k, v in est.get_params().items() if k != 'cache'})
+                    train_nll=h[-1]['train_nll'] if h else None,
+                    settings={k: 'the teacher above' if k == 'curriculum' else v for k, v in est.get_params().items() if k != 'cache'})
         log(f"CPMM: {len(h)} of {planned} epochs in {dt:.0f} s of {s:.0f}" + (" (stopped: budget)" if info['stopped_early'] else ""))
         row(f"CPMM conv ODE, curriculum ({T} spaces + {len(h) - min(len(h), T)})", est.score_samples(Xte), est.predict(Xte), **info)
         if a.save: est.save(Path(a.save) / ds); log(f"saved {Path(a.save) / ds}")

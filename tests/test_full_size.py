@@ -1,4 +1,4 @@
-"bench/full_size.py: the --small run on CPU writes complete JSON; the budgeted curriculum fit is `CPMM.fit(X, curriculum=teacher)` when time allows and stops at its deadline otherwise."
+"bench/full_size.py: the --small run on CPU writes complete JSON; the budgeted curriculum fit is `CPMM(curriculum=teacher).fit(X)` when time allows and stops at its deadline otherwise."
 import json, math, os, subprocess, sys, time
 from pathlib import Path
 import numpy as np
@@ -88,23 +88,24 @@ def tiny(tmp_path_factory):
     teacher = fit_teacher(X, steps=4, cache=cache, progress=False, hidden=16)
     spaces = compute_spaces(teacher, X, n_spaces=3, cache=cache, progress=False)
     kw = dict(n_clusters=2, n_components=3, rank=1, net='conv', image_shape=(1, 4, 4), epochs=2, batch_size=16, lr=3e-3,
-              entropy_weight=1., n_spaces=3, cache=str(cache), n_threads=1,
+              entropy_weight=1., n_spaces=3, cache=str(cache), n_threads=1, curriculum=teacher, **full_size.RUN,
               node_options=dict(method='euler', step_size=0.5, hidden=4))
     return X, teacher, spaces, kw
 
 
 def test_fit_curriculum_is_cpmm_fit(tiny):
     X, teacher, spaces, kw = tiny
-    ref = CPMM(**kw).fit(X, curriculum=teacher)
-    est = full_size.fit_curriculum(CPMM(**kw), X, teacher)
+    ref = CPMM(**kw).fit(X)
+    est = full_size.fit_curriculum(CPMM(**kw), X)
     assert len(est.history_) == len(ref.history_) == 3 + 2
+    assert est.spaces_.path == spaces.path                 # the spaces computed beforehand, from the cache (RUN: all rows, as they are)
     for k, v in ref.mixture_.params().items(): torch.testing.assert_close(est.mixture_.params()[k], v)
     np.testing.assert_allclose(est.score_samples(X), ref.score_samples(X), rtol=1e-6)
 
 
 def test_fit_curriculum_stops_at_deadline(tiny):
     X, teacher, spaces, kw = tiny
-    est = full_size.fit_curriculum(CPMM(**kw), X, teacher, deadline=time.monotonic() - 1)
+    est = full_size.fit_curriculum(CPMM(**kw), X, deadline=time.monotonic() - 1)
     assert len(est.history_) == 1 and est.history_[0]['phase'] == 'curriculum'   # one epoch, then the deadline
     assert np.isfinite(est.score_samples(X)).all() and est.predict(X).shape == (64,)
 
