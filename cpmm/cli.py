@@ -178,7 +178,7 @@ def figures(est:CPMM, prep:dict, train:Data, test:Data|None, out:Path) -> list[s
     if prep['kind'] == 'image':
         shape, alpha = tuple(prep['image_shape']), prep['alpha']
         save(viz.plot_trajectory_means(est.mixture_, shape, inverse=lambda m: inverse_logit_transform(m, alpha)).figure, 'means.png')
-        xs, _ = est.sample(64, seed=0)
+        xs, _ = est.sample(64, random_state=0)
         save(viz.plot_images(inverse_logit_transform(torch.from_numpy(xs), alpha), shape).figure, 'samples.png')
         return files
     d = test if test is not None else train

@@ -380,6 +380,10 @@ def save(self:CPMM|CPMMClassifier, path:str|Path) -> Path:
     if getattr(self, 'class_prior_', None) is not None: state['class_prior'] = torch.from_numpy(self.class_prior_)
     save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(path / 'param.safetensors'))
     save_mixture(self.mixture_, path / 'mixture.safetensors')
+    if hasattr(self, 'teacher_'):                     # the curriculum's teacher, of the standardized data (as `CNF.load` reads it)
+        t = self.teacher_
+        solver = dict(rtol=t.rtol, atol=t.atol, step_size=t.step_size, adjoint=t.adjoint, exact_max_dims=t.exact_max_dims)
+        torch.save(dict(config=t.config, solver=solver, cnf=t.state_dict(), history=t.history), path / 'teacher.pt')
     return path
 
 def load(path:str|Path) -> CPMM|CPMMClassifier:
@@ -399,6 +403,9 @@ def load(path:str|Path) -> CPMM|CPMMClassifier:
     est.n_features_in_, est.history_, est.n_iter_, est.best_epoch_ = cfg['n_features_in'], cfg['history'], cfg['n_iter'], cfg['best_epoch']
     if 'classes' in cfg: est.classes_, est.class_prior_ = np.asarray(cfg['classes']), state['class_prior'].numpy()
     est.mixture_ = mix
+    if (path / 'teacher.pt').exists():
+        t = torch.load(path / 'teacher.pt', weights_only=True)
+        est.teacher_ = CNF(**{k: v for k, v in t['config'].items() if k != 'net'}, **t['solver']).load(path / 'teacher.pt').eval()
     return est
 
 CPMM.load = CPMMClassifier.load = staticmethod(load)
