@@ -5,7 +5,7 @@ checked here (the other pages are rendered without running them), unless a full 
 every notebook, module and the build script, or CPMM_DOCS_SITE names a built site. Screenshots go to
 CPMM_DOCS_SCREENSHOTS if set (e.g. docs-screenshots/), else to a temporary folder.
 """
-import base64, functools, http.server, json, os, re, shutil, subprocess, sys, threading, urllib.request
+import base64, functools, http.server, json, os, re, shutil, subprocess, sys, threading, urllib.error, urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 import pytest
@@ -74,9 +74,10 @@ class Images(HTMLParser):
 
 
 def get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as r:
-        assert r.status == 200, (url, r.status)
-        return r.read()
+    "The body of `url`, which must answer 200."
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r: return r.read()
+    except urllib.error.HTTPError as e: raise AssertionError(f"{url}: HTTP {e.code}") from None
 
 
 IMAGE_MAGIC = (b'\x89PNG\r\n\x1a\n', b'\xff\xd8\xff', b'GIF8', b'<svg', b'<?xml')
