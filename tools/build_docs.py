@@ -4,6 +4,7 @@
     python tools/build_docs.py --workers 2 --check # two notebooks at a time; then `smalldocs check` (exit 1 on findings)
     python tools/build_docs.py --no-exec           # only what nbdev runs for the docs (imports, exports, show_doc)
     python tools/build_docs.py --exec 00_mfa.ipynb,experiments/table1.ipynb --others none   # run only these
+    python tools/build_docs.py --api               # after a build: the public names without an API entry
     python -m http.server 4200 --bind 127.0.0.1 --directory _docs   # preview the built site
 
 What it does, as `nbdev_docs` does but with smalldocs in place of quarto:
@@ -251,6 +252,32 @@ def build(execute='all', others: str = 'docs', timeout: int = 600, check: bool =
     return res
 
 
+def api_report(proc: Path = ROOT / '_proc', site: Path | None = None) -> dict:
+    "Per module, the public names (nbdev's index, `cpmm/_modidx.py`) without a show_doc entry in the built docs."
+    import importlib
+    from nbdev.config import get_config
+    site = Path(site or get_config().doc_path)
+    lib = get_config().lib_name
+    if not (site / 'build.json').exists(): sys.exit(f"build_docs --api: no site in {site}: build it first")
+    idx = importlib.import_module(f'{lib}._modidx').d['syms']
+    shown = {m.group(1) for f in proc.rglob('*.ipynb') for c in json.loads(f.read_text())['cells'] if c['cell_type'] == 'code'
+             for m in re.finditer(r'^show_doc\(([\w.]+)', ''.join(c['source']), re.M)}
+    out = {}
+    for mod, syms in idx.items():
+        public = {full[len(mod) + 1:]: url for full, (url, _) in syms.items()
+                  if not any(p.startswith('_') for p in full[len(mod) + 1:].split('.'))}
+        lacking = [q for q in public if q not in shown]
+        no_anchor = [q for q, url in public.items() if q in shown and f'id="{url.partition("#")[2]}"'
+                     not in (site / url.partition('#')[0]).read_text(encoding='utf-8')]
+        consts = [n for n in getattr(importlib.import_module(mod), '__all__', []) if f'{mod}.{n}' not in syms]
+        out[mod] = dict(public=len(public), lacking=lacking, no_anchor=no_anchor, constants=consts)
+        print(f"{mod}: {len(public) - len(lacking)} of {len(public)} public names have an entry"
+              + (f"; lacking: {', '.join(lacking)}" if lacking else '')
+              + (f"; entry under another name (doc links miss it): {', '.join(no_anchor)}" if no_anchor else '')
+              + (f"; constants in __all__ (nbdev adds no entry for those): {', '.join(consts)}" if consts else ''))
+    return out
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--no-exec', action='store_true', help="run only imports, exports and show_doc cells, as nbdev does")
@@ -261,8 +288,10 @@ def main():
     p.add_argument('--workers', type=int, default=1, help="notebooks run at once, each in its own process (default 1)")
     p.add_argument('--check', action='store_true', help="then run `smalldocs check` on the processed project; exit 1 on findings")
     p.add_argument('--out', default=None, help="where the site goes (default settings.ini's doc_path, _docs/)")
+    p.add_argument('--api', action='store_true', help="list the public names without an API entry in the built site (no build)")
     p.add_argument('--one', nargs=2, metavar=('SRC', 'DST'), help=argparse.SUPPRESS)
     a = p.parse_args()
+    if a.api: return api_report(site=a.out)
     if a.one: return proc_one(Path(a.one[0]), Path(a.one[1]), a.others, a.timeout)
     execute = 'none' if a.no_exec else a.exec.split(',') if a.exec else 'all'
     res = build(execute, a.others, a.timeout, a.check, a.out, a.workers)
