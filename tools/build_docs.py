@@ -82,6 +82,18 @@ def _dash_sections():
     return mark, drop
 
 
+def join_description(nb):
+    "Join a `> description` written over several lines in the title cell: nbdev reads only its first line."
+    for cell in nb.cells:
+        if cell.cell_type != 'markdown': continue
+        if re.search(r'^#\s+\S', cell.source, re.M):
+            while True:
+                joined = re.sub(r'^(>\s*\S[^\n]*?)\s*\n>[ \t]*(?=\S)', r'\1 ', cell.source, count=1, flags=re.M)
+                if joined == cell.source: break
+                cell.source = joined
+        return
+
+
 def proc_one(src: Path, dst: Path, mode: str, timeout: int):
     "Process one notebook with nbdev's docs processors and write it to `dst`; `mode` is 'all', 'docs' or 'none'."
     from execnb.nbio import read_nb, write_nb
@@ -100,6 +112,7 @@ def proc_one(src: Path, dst: Path, mode: str, timeout: int):
     from nbdev.process import NBProcessor
     mark, drop = _dash_sections()
     mark(nb)
+    join_description(nb)
     NBProcessor(nb=nb, procs=procs).process()
     drop(nb)
     dst.parent.mkdir(parents=True, exist_ok=True)
