@@ -213,11 +213,12 @@ def build(execute='all', others: str = 'docs', timeout: int = 600, check: bool =
     os.chdir(ROOT)
     from nbdev.config import get_config
     cfg = get_config()
-    nbs, proc = cfg.nbs_path, ROOT / '_proc'
     out = Path(out).resolve() if out else cfg.doc_path
+    # the processed notebooks: _proc/ for the site in _docs/, beside the site for any other --out (tests)
+    nbs, proc = cfg.nbs_path, ROOT / '_proc' if out == cfg.doc_path else out.with_name(out.name + '-proc')
     t0 = time.perf_counter()
     shutil.rmtree(proc, ignore_errors=True)
-    proc.mkdir()
+    proc.mkdir(parents=True)
     copy_sources(nbs, proc)
     (proc / 'nbdev.yml').write_text(NBDEV_YML.format(**{k: cfg[k] for k in
                                     ['title', 'description', 'branch', 'git_url', 'doc_host', 'doc_baseurl']}))
@@ -304,7 +305,7 @@ def main():
     p.add_argument('--api', action='store_true', help="list the public names without an API entry in the built site (no build)")
     p.add_argument('--one', nargs=2, metavar=('SRC', 'DST'), help=argparse.SUPPRESS)
     a = p.parse_args()
-    if a.api: return api_report(site=a.out)
+    if a.api: return api_report(*((Path(a.out).resolve().with_name(Path(a.out).name + '-proc'), a.out) if a.out else ()))
     if a.one: return proc_one(Path(a.one[0]), Path(a.one[1]), a.others, a.timeout)
     execute = 'none' if a.no_exec else a.exec.split(',') if a.exec else 'all'
     res = build(execute, a.others, a.timeout, a.check, a.out, a.workers)
