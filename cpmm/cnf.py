@@ -32,6 +32,7 @@ class ConcatSquash(nn.Module):
         super().__init__()
         self.lin, self.gate, self.shift = nn.Linear(n_in, n_out), nn.Linear(1, n_out), nn.Linear(1, n_out, bias=False)
     def forward(self, s:Tensor, u:Tensor) -> Tensor:
+        "The layer at flow time `s` (a scalar or one per row): `u` (N, n_in) -> (N, n_out)."
         s = _time_col(s, u)
         return self.lin(u) * torch.sigmoid(self.gate(s)) + self.shift(s)
 
@@ -43,6 +44,7 @@ class MLPField(nn.Module):
         self.layers = nn.ModuleList(ConcatSquash(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.act = act()
     def forward(self, s:Tensor, u:Tensor) -> Tensor: # u (N, M) -> du/ds (N, M)
+        "The field g(u, s) at flow time `s`."
         for i, layer in enumerate(self.layers):
             u = layer(s, u)
             if i < len(self.layers) - 1: u = self.act(u)
@@ -55,6 +57,7 @@ class ConcatConv(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(c_in + 1, c_out, 3, padding=1)
     def forward(self, s:Tensor, x:Tensor) -> Tensor:
+        "The convolution at flow time `s`: `x` (N, c_in, h, w) -> (N, c_out, h, w)."
         t = _time_col(s, x).reshape(-1, 1, 1, 1).expand(x.shape[0], 1, *x.shape[2:])
         return self.conv(torch.cat([x, t], 1))
 
@@ -67,6 +70,7 @@ class ConvField(nn.Module):
         self.layers = nn.ModuleList(ConcatConv(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.act = act()
     def forward(self, s:Tensor, u:Tensor) -> Tensor: # u (N, c·h·w) -> du/ds (N, c·h·w)
+        "The field g(u, s) at flow time `s`, on images flattened to rows."
         x = u.reshape(-1, *self.image_shape)
         for i, layer in enumerate(self.layers):
             x = layer(s, x)

@@ -95,7 +95,9 @@ class Spaces:
             raise ValueError(f"{self.path} holds an array of shape {self.array.shape}, not (T={len(self.v)}, N, M).")
 
     @property
-    def shape(self) -> tuple: return tuple(self.array.shape)
+    def shape(self) -> tuple:
+        "(T, N, M): spaces, points, dimensions."
+        return tuple(self.array.shape)
     def __len__(self) -> int: return self.array.shape[0]
     def __getitem__(self, i:int) -> Tensor:
         "Space `i` (0: latent, -1: input) as a float32 (N, M) tensor in memory."

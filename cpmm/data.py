@@ -354,7 +354,9 @@ class Standardizer:
         "Map standardized values back to the original units."
         self._fitted(); return _as_float(z, 'z', ('N', len(self.mean)), self.mean) * self.std + self.mean
 
-    def fit_transform(self, x:Tensor) -> Tensor: return self.fit(x).transform(x)
+    def fit_transform(self, x:Tensor) -> Tensor:
+        "`fit(x)`, then `transform(x)`."
+        return self.fit(x).transform(x)
 
     @property
     def log_det(self) -> float:

@@ -84,11 +84,17 @@ class MFA:
         self.mu, self.A, self.log_d, self.log_pi = mu, A, log_d, log_pi
 
     @property
-    def K(self) -> int: return self.mu.shape[0]
+    def K(self) -> int:
+        "Number of components."
+        return self.mu.shape[0]
     @property
-    def M(self) -> int: return self.mu.shape[1]
+    def M(self) -> int:
+        "Number of dimensions."
+        return self.mu.shape[1]
     @property
-    def R(self) -> int: return self.A.shape[2]
+    def R(self) -> int:
+        "Rank of the loadings (factors per component)."
+        return self.A.shape[2]
     @property
     def log_weights(self) -> Tensor:
         "Normalized log weights (K,)."
@@ -237,13 +243,21 @@ class HierarchicalMFA:
         _check_params(*(t.flatten(0, 1) for t in (mu, A, log_d, log_pi)))
 
     @property
-    def C(self) -> int: return self.mu.shape[0]
+    def C(self) -> int:
+        "Number of trajectories (clusters)."
+        return self.mu.shape[0]
     @property
-    def G(self) -> int: return self.mu.shape[1]
+    def G(self) -> int:
+        "Components per trajectory."
+        return self.mu.shape[1]
     @property
-    def M(self) -> int: return self.mu.shape[2]
+    def M(self) -> int:
+        "Number of dimensions."
+        return self.mu.shape[2]
     @property
-    def R(self) -> int: return self.A.shape[3]
+    def R(self) -> int:
+        "Rank of the loadings (factors per component)."
+        return self.A.shape[3]
     def __repr__(self): return f"HierarchicalMFA(C={self.C}, G={self.G}, M={self.M}, R={self.R}, dtype={self.mu.dtype})"
 
     def flatten(self) -> MFA:
