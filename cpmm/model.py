@@ -192,9 +192,28 @@ def _tiled(Z:Tensor, y:Tensor|None, batch_size:int) -> tuple[Tensor, Tensor|None
     return Z.repeat(reps, 1), (y.repeat(reps) if y is not None else None)
 
 def _checkpoint(est, restart:int, n_init:int) -> str|None:
-    "The checkpoint file of one restart."
-    if est.checkpoint is None or n_init == 1: return est.checkpoint
-    p = Path(est.checkpoint); return str(p.with_name(f"{p.stem}-init{restart}{p.suffix}"))
+    "The checkpoint file of one restart, tied to the estimator's settings (`_claim`)."
+    if est.checkpoint is None: return None
+    p = Path(est.checkpoint)
+    if n_init > 1: p = p.with_name(f"{p.stem}-init{restart}{p.suffix}")
+    _claim(est, p)
+    return str(p)
+
+_FREE = ('checkpoint', 'resume', 'progress', 'n_threads', 'device', 'epochs', 'cache')   # settings a resumed run may change
+
+def _claim(est, path:Path):
+    "Tie a checkpoint file to the settings that write it: `<file>.json` holds their digest. Resuming another configuration's checkpoint is refused; overwriting it is warned about."
+    params = {k: v for k, v in est.get_params().items() if k not in _FREE}
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=repr).encode()).hexdigest()[:16]
+    side = path.with_name(path.name + '.json')
+    old = json.loads(side.read_text()).get('settings') if side.exists() else None
+    if old is not None and old != digest:
+        if est.resume and path.exists():
+            raise ValueError(f"The checkpoint {path} was written by a fit with other settings; give another `checkpoint` path, "
+                             "or resume=False to start over.")
+        warnings.warn(f"Overwriting the checkpoint {path}, written by a fit with other settings.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    side.write_text(json.dumps(dict(settings=digest, params=params), default=repr, indent=1))
 
 # %% ../nbs/10_model.ipynb #c4137d7e
 def _fit_once(est, C:int, Z:Tensor, y:Tensor|None, valid:tuple|None, s:dict, seed:int, checkpoint:str|None, callback) -> tuple:
