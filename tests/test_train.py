@@ -1,5 +1,5 @@
 "Tests of cpmm.train that need processes: data-parallel training with gloo, and resume after a real kill."
-import os, signal, subprocess, sys, textwrap, time
+import datetime, os, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 import pytest
 import torch
@@ -20,26 +20,34 @@ def _model():
     return DirectMFA(2, 3, 3, 1).init_from_data(_data(), method='random', seed=0)
 
 
-def _ddp_worker(rank, world, port, out):
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
-    dist.init_process_group('gloo', rank=rank, world_size=world)
-    torch.set_num_threads(1)
+def _ddp_worker(rank, world, store, out):
+    torch.set_num_threads(1)                                     # as the single-process reference below
+    dist.init_process_group('gloo', init_method=f'file://{store}', rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=60))   # a file store: no port to collide on
     try:
         tr = Trainer(_model(), lr=0.05, batch_size=B, entropy_weight=0.5, progress=False, seed=3)
         assert (tr.rank, tr.world) == (rank, world)
         tr.run_epoch(_data())
         if rank == 0: torch.save({k: v.detach().clone() for k, v in tr.param.state_dict().items()}, out)
+        dist.barrier()                                           # both done before either tears gloo down
     finally:
         dist.destroy_process_group()
 
 
 def test_ddp_two_gloo_processes_match_single_process(tmp_path):
-    out = tmp_path / 'ddp.pt'
-    port = 29500 + os.getpid() % 1000
-    mp.start_processes(_ddp_worker, args=(2, port, str(out)), nprocs=2, join=True, start_method='spawn')
+    out, store = tmp_path / 'ddp.pt', tmp_path / 'store'
+    ctx = mp.start_processes(_ddp_worker, args=(2, str(store), str(out)), nprocs=2, join=False, start_method='spawn')
+    deadline = time.monotonic() + 120
+    while not ctx.join(timeout=5):
+        if time.monotonic() > deadline:
+            for p in ctx.processes: p.kill()
+            pytest.fail("the two gloo workers did not finish within 120 s")
     ddp = torch.load(out, weights_only=True)
-    single = Trainer(_model(), lr=0.05, batch_size=B, entropy_weight=0.5, progress=False, seed=3)
-    single.run_epoch(_data())
+    threads = torch.get_num_threads(); torch.set_num_threads(1)
+    try:
+        single = Trainer(_model(), lr=0.05, batch_size=B, entropy_weight=0.5, progress=False, seed=3)
+        single.run_epoch(_data())
+    finally: torch.set_num_threads(threads)
     moved = False
     for k, v in single.param.state_dict().items():
         torch.testing.assert_close(ddp[k], v, rtol=1e-5, atol=1e-6)
