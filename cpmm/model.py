@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from sklearn.base import BaseEstimator, DensityMixin, ClusterMixin, ClassifierMixin
 from sklearn.utils.validation import validate_data, check_is_fitted
 from .mfa import HierarchicalMFA
-from .direct import Parameterization, DirectMFA
+from .direct import Parameterization, DirectMFA, _check_int
 from .node import NodeMFA
 from .train import fit as train_fit
 from .cnf import CNF
@@ -129,10 +129,6 @@ class CPMMClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 # %% ../nbs/10_model.ipynb #19898d4d
-def _positive_int(v, name:str, lo:int=1) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo: raise ValueError(f"`{name}` must be an integer >= {lo}, got {v!r}.")
-    return int(v)
-
 def _resolved(est, M:int) -> dict:
     "The settings a fit of M-feature data actually uses, checked, with the 'auto' and `None` defaults resolved."
     if est.parameterization not in PARAMETERIZATIONS:
@@ -154,14 +150,14 @@ def _resolved(est, M:int) -> dict:
     if vf is not None and (isinstance(vf, bool) or not isinstance(vf, (int, float)) or not 0 <= vf < 1):
         raise ValueError(f"`validation_fraction` must be a fraction in [0, 1) or None, got {vf!r}.")
     threads = est.n_threads if est.n_threads is not None else (1 if est.net == 'mlp' else torch.get_num_threads())
-    return dict(init=init, lr=float(lr), clip=clip, valid=vf or None, threads=_positive_int(threads, 'n_threads'),
-                epochs=_positive_int(est.epochs, 'epochs', 0), batch_size=_positive_int(est.batch_size, 'batch_size'),
-                patience=_positive_int(est.n_iter_no_change, 'n_iter_no_change'), n_init=_positive_int(est.n_init, 'n_init'),
-                seed=_positive_int(est.random_state if est.random_state is not None else 0, 'random_state', 0))
+    return dict(init=init, lr=float(lr), clip=clip, valid=vf or None, threads=_check_int(threads, 'n_threads'),
+                epochs=_check_int(est.epochs, 'epochs', 0), batch_size=_check_int(est.batch_size, 'batch_size'),
+                patience=_check_int(est.n_iter_no_change, 'n_iter_no_change'), n_init=_check_int(est.n_init, 'n_init'),
+                seed=_check_int(est.random_state if est.random_state is not None else 0, 'random_state', 0))
 
 def _build(est, C:int, M:int) -> Parameterization:
     "The parameterization of C trajectories over M dims, from the estimator's settings."
-    args = (_positive_int(C, 'n_clusters'), _positive_int(est.n_components, 'n_components'), M, _positive_int(est.rank, 'rank', 0))
+    args = (_check_int(C, 'n_clusters'), _check_int(est.n_components, 'n_components'), M, _check_int(est.rank, 'rank', 0))
     if est.parameterization == 'direct': return DirectMFA(*args, log_d_min=est.log_d_min)
     opts = {**(MLP_SOLVER if est.net == 'mlp' else {}), **(est.node_options or {})}
     return NodeMFA(*args, net=est.net, image_shape=est.image_shape, log_d_min=est.log_d_min, **opts)
@@ -282,7 +278,7 @@ def fit(self:CPMM,
        ) -> CPMM:
     "Standardize, initialize, train (with early stopping, or through the curriculum), and extract the mixture; sets `labels_`. Returns self."
     X = _check_X(self, X, reset=True)
-    _fit(self, X, None, _positive_int(self.n_clusters, 'n_clusters'), callback)
+    _fit(self, X, None, _check_int(self.n_clusters, 'n_clusters'), callback)
     self.labels_ = self.predict(X)
     return self
 
