@@ -5,6 +5,8 @@
 # %% ../nbs/07_cnf.ipynb #44351c5b
 from __future__ import annotations
 import math, time
+import numpy as np
+from scipy.optimize import linear_sum_assignment
 from pathlib import Path
 import torch
 from torch import nn, Tensor
@@ -13,11 +15,11 @@ from fastprogress.fastprogress import progress_bar
 from torchdiffeq import odeint, odeint_adjoint
 from .data import _as_float, _check_int, _check_real
 from .node import _pick
-from .train import _atomic_save, NonFiniteLossError
+from .train import Objective, fit as train_fit, read_checkpoint, _atomic_save, NonFiniteLossError
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'NOISES', 'SOLVERS', 'TRACES', 'FIELDS', 'OBJECTIVES', 'ConcatSquash', 'MLPField', 'ConcatConv',
-           'ConvField', 'divergence', 'CNF', 'std_normal_log_prob']
+           'ConvField', 'divergence', 'CNF', 'std_normal_log_prob', 'ot_pairing', 'FlowLoss']
 
 # %% ../nbs/07_cnf.ipynb #c2e1d0ae
 ACTIVATIONS = {'tanh': nn.Tanh, 'softplus': nn.Softplus}
@@ -275,40 +277,46 @@ def sample(self:CNF,
     return self._odeint(_Field(self.field), z, times)[-1]
 
 # %% ../nbs/07_cnf.ipynb #932e1bc2
-OBJECTIVES = ('ml', 'fm')
+OBJECTIVES = ('ml', 'fm', 'otfm')
 
-@patch
-def _loss(self:CNF, xb:Tensor, objective:str, g:torch.Generator, kinetic:float=0.) -> tuple[Tensor, float]:
-    "This step's loss (to minimize) and the value to report: mean −log p [+ kinetic·energy] ('ml'), or flow matching ('fm')."
-    if objective == 'ml':
-        lp, k = self._log_prob(xb, g, kinetic=kinetic > 0)
-        nll = -lp.mean()
-        return (nll + kinetic * k.mean() if kinetic > 0 else nll), nll.item()
-    t = torch.rand(len(xb), generator=g, dtype=xb.dtype).to(xb.device)
-    z = torch.randn(xb.shape, generator=g, dtype=xb.dtype).to(xb.device)
-    ut = (1 - t[:, None]) * xb + t[:, None] * z
-    loss = ((self.field(t, ut) - (z - xb)) ** 2).sum(1).mean()
-    return loss, loss.item()
+def ot_pairing(x:Tensor, z:Tensor) -> Tensor:
+    "The permutation `p` of z's rows that minimizes Σᵢ ‖xᵢ − z_{p(i)}‖² (exact, by the Hungarian algorithm)."
+    cost = torch.cdist(x.detach().double().cpu(), z.detach().double().cpu()) ** 2
+    _, cols = linear_sum_assignment(cost.numpy())
+    return torch.from_numpy(cols).to(z.device)
 
-@patch
-def _state(self:CNF, opt, g:torch.Generator, epoch:int, step:int) -> dict:
-    return dict(config=self.config, cnf=self.state_dict(), opt=opt.state_dict(), gen=g.get_state(),
-                epoch=epoch, step=step, history=self.history)
+class FlowLoss(Objective):
+    "A `CNF`'s training objective for `cpmm.train.Trainer`: 'ml' (−log p [+ kinetic·energy]), 'fm' (flow matching) or 'otfm' (flow matching with minibatch OT coupling); scored by the held-out NLL."
+    def __init__(self, objective:str='ml', kinetic:float=0.):
+        _pick('objective', objective, dict.fromkeys(OBJECTIVES))
+        self.objective, self.kinetic = objective, _check_real(kinetic, 'kinetic', 0.)
+        self.name = 'nll' if objective == 'ml' else 'fm'
 
-@patch
-def _load(self:CNF, path:Path, opt, g:torch.Generator) -> tuple[int, int]:
-    s = torch.load(path, map_location=self._param.device, weights_only=True)
-    if s['config'] != self.config:
-        raise ValueError(f"Checkpoint {path} was written by a CNF with config {s['config']}, not {self.config}.")
-    self.load_state_dict(s['cnf']); opt.load_state_dict(s['opt']); g.set_state(s['gen'])
-    self.history = list(s['history'])
-    return s['epoch'], s['step']
+    def check(self, model):
+        if not isinstance(model, CNF): raise ValueError(f"FlowLoss trains a cpmm.cnf.CNF, got {type(model).__name__}.")
+
+    def loss(self, tr, x, y=None):
+        flow, g, B = tr.param, tr.gen, x.shape[0]
+        if self.objective == 'ml':
+            x, _ = tr.shard(x)
+            lp, k = flow._log_prob(x, g, kinetic=self.kinetic > 0)
+            nll = -lp.sum()
+            return (nll + self.kinetic * k.sum() if self.kinetic > 0 else nll) / B, nll.detach()
+        t = torch.rand(B, generator=g, dtype=x.dtype)
+        z = torch.randn(x.shape, generator=g, dtype=x.dtype)
+        if self.objective == 'otfm': z = z[ot_pairing(x, z).cpu()]
+        x, _ = tr.shard(x); z, _ = tr.shard(z); t = tr.shard(t[:, None])[0][:, 0]
+        ut = (1 - t[:, None]) * x + t[:, None] * z
+        se = ((flow.field(t, ut) - (z - x)) ** 2).sum(1).sum()
+        return se / B, se.detach()
+
+    def evaluate(self, tr, X, y=None): return tr.param.nll(X, generator=tr.gen)
 
 # %% ../nbs/07_cnf.ipynb #37f089bf
 @patch
 def fit(self:CNF,
         X:Tensor,                        # (N, M) training data (or (N, c, h, w) images)
-        epochs:int=10,                   # passes over X (the total, when resuming)
+        epochs:int|None=10,              # passes over X (the total, when resuming); None: until `patience` or the budget stops it
         batch_size:int=256,              # examples per step
         lr:float=1e-3,                   # Adam learning rate
         checkpoint:str|Path|None=None,   # file written atomically after every epoch
@@ -316,52 +324,61 @@ def fit(self:CNF,
         progress:bool=True,              # show a progress bar with the running loss
         seed:int=0,                      # seed of the generator of batches and noise
         valid:Tensor|None=None,          # (N_v, M) held-out data: valid_nll is recorded each epoch
-        objective:str='ml',              # 'ml' (maximum likelihood, FFJORD) or 'fm' (flow matching)
+        objective:str='ml',              # 'ml' (maximum likelihood, FFJORD), 'fm' (flow matching) or 'otfm' (flow matching, minibatch OT coupling)
         weight_decay:float=0.,           # Adam weight decay
         kinetic:float=0.,                # weight of the kinetic-energy penalty ∫‖g‖² ds (objective 'ml'; RNODE)
+        patience:int|None=None,          # with `valid`: stop after this many epochs without a better held-out NLL, keeping the best epoch
+        max_seconds:float|None=None,     # time budget of the training steps (counting a resumed run's)
+        max_steps:int|None=None,         # step budget (counting a resumed run's)
+        schedule=None,                   # None, or `optimizer -> torch.optim.lr_scheduler.LRScheduler`, stepped every epoch
        ) -> CNF:
-    "Train the flow on X; keeps a per-epoch `history` (train loss, valid NLL, seconds) and returns self."
+    "Train the flow on X with `cpmm.train.fit`; keeps a per-epoch `history` (train loss, valid NLL, seconds) and returns self."
     X = self._check_x(X)
     if len(X) == 0: raise ValueError("`X` is empty; fit needs at least one row.")
     if valid is not None:
         valid = self._check_x(valid, 'valid')
         if len(valid) == 0: raise ValueError("`valid` is empty; pass None to skip validation.")
-    epochs, batch_size, seed = _check_int(epochs, 'epochs', 0), _check_int(batch_size, 'batch_size', 1), _check_int(seed, 'seed')
-    lr, weight_decay, kinetic = _check_real(lr, 'lr', 0.), _check_real(weight_decay, 'weight_decay', 0.), _check_real(kinetic, 'kinetic', 0.)
+    if epochs is not None: epochs = _check_int(epochs, 'epochs', 0)
+    batch_size, seed = _check_int(batch_size, 'batch_size', 1), _check_int(seed, 'seed')
+    lr, weight_decay = _check_real(lr, 'lr', 0.), _check_real(weight_decay, 'weight_decay', 0.)
     if lr == 0: raise ValueError("`lr` must be positive.")
-    _pick('objective', objective, dict.fromkeys(OBJECTIVES))
+    loss = FlowLoss(objective, kinetic)
     if resume and checkpoint is None: raise ValueError("resume=True needs a `checkpoint` path.")
-    checkpoint = Path(checkpoint) if checkpoint is not None else None
-    opt = torch.optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
-    g = torch.Generator().manual_seed(seed)
-    epoch, step, self.history = 0, 0, []
-    if resume and checkpoint.exists(): epoch, step = self._load(checkpoint, opt, g)
-    key = 'train_nll' if objective == 'ml' else 'train_fm'
-    self.train()
-    for epoch in range(epoch, epochs):
-        t0, total, seen = time.perf_counter(), 0., 0
-        batches = torch.randperm(len(X), generator=g).split(batch_size)
-        bar = progress_bar(batches, leave=False) if progress else batches
-        for i, idx in enumerate(bar):
-            loss, value = self._loss(X[idx.to(X.device)], objective, g, kinetic)
-            if not torch.isfinite(loss):
-                kept = f"the checkpoint {checkpoint} keeps epoch {epoch}" if checkpoint else "no checkpoint was written"
-                raise NonFiniteLossError(f"Non-finite loss ({loss.item()}) at epoch {epoch + 1}, step {i + 1} of the epoch "
-                                         f"(step {step + 1} overall); {kept}. Try a smaller `lr` or a tighter solver.")
-            opt.zero_grad(); loss.backward(); opt.step()
-            step, total, seen = step + 1, total + value * len(idx), seen + len(idx)
-            if progress: bar.comment = f"epoch {epoch + 1} {key} {total / seen:.3f}"
-        rec = {'epoch': epoch + 1, 'step': step, key: total / seen, 'seconds': time.perf_counter() - t0}
-        if valid is not None: rec['valid_nll'] = self.nll(valid, generator=g)
-        self.history.append(rec)
-        if checkpoint is not None: _atomic_save(self._state(opt, g, epoch + 1, step), checkpoint)
+    tr = train_fit(self, X, epochs=epochs, valid=(valid,) if valid is not None else None, patience=patience, resume=resume,
+                   objective=loss, lr=lr, batch_size=batch_size, weight_decay=weight_decay, checkpoint=checkpoint,
+                   progress=progress, seed=seed, max_seconds=max_seconds, max_steps=max_steps, schedule=schedule,
+                   device=self._param.device)
+    self.history, self.best_epoch = tr.history, tr.best_epoch
     return self
 
 @patch
+def save(self:CNF, path:str|Path):
+    "Write the flow (weights, config, solver, history) atomically, as `load` and `CNF.from_file` read it."
+    _atomic_save(dict(param=self.state_dict(), param_class='CNF', param_config=self.config, history=self.history,
+                      solver=dict(rtol=self.rtol, atol=self.atol, step_size=self.step_size, adjoint=self.adjoint, exact_max_dims=self.exact_max_dims),
+                      latent=getattr(self, 'latent_', None)), path)
+
+@patch
 def load(self:CNF, path:str|Path) -> CNF:
-    "Load the parameters (and history) of a checkpoint written by `fit`."
-    s = torch.load(path, map_location=self._param.device, weights_only=True)
-    if s['config'] != self.config:
-        raise ValueError(f"Checkpoint {path} was written by a CNF with config {s['config']}, not {self.config}.")
-    self.load_state_dict(s['cnf']); self.history = list(s['history'])
+    "Load the parameters (and history) of a file written by `save` or a checkpoint written by `fit` (same config)."
+    s = read_checkpoint(path, self, self._param.device)
+    self.load_state_dict(s['param']); self.history = list(s['history'])
+    if s.get('latent') is not None: self.latent_ = s['latent']
     return self
+
+@classmethod
+def _from_file(cls, path:str|Path) -> CNF:
+    "A flow rebuilt from a file written by `save`: its config and solver, then its weights."
+    s = torch.load(path, weights_only=True)
+    c = {k: v for k, v in s['param_config'].items() if k != 'net'}
+    return cls(**c, **s.get('solver', {})).load(path)
+CNF.from_file = _from_file
+
+@patch
+@torch.no_grad()
+def latent_moments(self:CNF, X:Tensor, batch_size:int=4096) -> dict:
+    "How close u₁(X) is to N(0, I): its mean and covariance, and their largest deviations from 0 and I."
+    U = self.transform(X, torch.tensor([1.]), batch_size)[0].double()
+    mean, cov = U.mean(0), torch.cov(U.T).reshape(U.shape[1], U.shape[1])
+    return dict(mean_error=mean.abs().max().item(), cov_error=(cov - torch.eye(U.shape[1], dtype=U.dtype)).abs().max().item(),
+                mean=mean.tolist(), cov=cov.tolist())

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_curriculum.ipynb #d5cd1354
 from __future__ import annotations
-import hashlib, json, math, os
+import hashlib, json, math, os, warnings
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -14,11 +14,12 @@ from fastprogress.fastprogress import progress_bar
 from .data import _as_float, _check_int, _check_real
 from .direct import Parameterization
 from .cnf import CNF
-from .train import Trainer, StopTraining, _check_xy, split_valid
+from .train import Trainer, StopTraining, _check_xy, split_valid, fit as train_fit, num_threads, default_threads
 
 # %% auto #0
-__all__ = ['DTYPES', 'AUTO_FLOAT16_BYTES', 'cache_dir', 'teacher_defaults', 'fit_teacher', 'space_times', 'Spaces',
-           'compute_spaces', 'curriculum_fit']
+__all__ = ['TEACHER_SECONDS', 'TEACHER_PATIENCE', 'TEACHER_EPOCH_STEPS', 'TEACHER_VALID', 'LATENT_TOLERANCE', 'DTYPES',
+           'AUTO_FLOAT16_BYTES', 'cache_dir', 'teacher_defaults', 'check_teacher', 'fit_teacher', 'space_times',
+           'Spaces', 'compute_spaces', 'GaussianSpaces', 'curriculum_fit']
 
 # %% ../nbs/08_curriculum.ipynb #01e9af56
 def cache_dir(path:str|Path|None=None) -> Path:
@@ -38,41 +39,81 @@ def _digest(*parts) -> str:
     return h.hexdigest()[:16]
 
 # %% ../nbs/08_curriculum.ipynb #9de857ad
+TEACHER_SECONDS = 60.     # the default teacher's time budget: seconds of training steps
+TEACHER_PATIENCE = 20     # epochs without a better held-out NLL before the teacher stops
+TEACHER_EPOCH_STEPS = 50  # a teacher's epoch is at least this many steps (small data are tiled): the held-out NLL is checked that often
+TEACHER_VALID = 0.1       # the fraction of X held out to watch the teacher
+LATENT_TOLERANCE = dict(mean_error=0.25, cov_error=0.3)   # `check_teacher` warns beyond these deviations from N(0, I)
+
 def teacher_defaults(n_dims:int) -> tuple[dict, dict]:
     "The default `CNF` options and `CNF.fit` options of a teacher for `n_dims`-dimensional data."
-    if n_dims <= 8: return dict(method='rk4', step_size=0.1), dict(batch_size=256, lr=5e-3, kinetic=0.01)
+    if n_dims <= 8: return dict(method='rk4', step_size=0.1), dict(batch_size=256, lr=3e-3, objective='otfm')
     return (dict(method='rk4', step_size=0.1, hidden=1024 if n_dims >= 256 else 256),
-            dict(batch_size=256, lr=1e-3, objective='fm'))
+            dict(batch_size=256, lr=1e-3, objective='otfm'))
+
+def check_teacher(teacher:CNF, X:Tensor|None=None, stacklevel:int=2) -> dict:
+    "The latent moments of a teacher (`latent_`, or computed on X) and a warning when they are far from N(0, I)."
+    m = getattr(teacher, 'latent_', None)
+    if m is None:
+        if X is None: raise ValueError("This teacher has no `latent_` moments; give data `X` to compute them.")
+        m = teacher.latent_ = teacher.latent_moments(X)
+    far = {k: m[k] for k, tol in LATENT_TOLERANCE.items() if m[k] > tol}
+    if far:
+        warnings.warn(f"The teacher's latent space is far from N(0, I) (mean off by {m['mean_error']:.2f}, covariance by "
+                      f"{m['cov_error']:.2f}; tolerance {LATENT_TOLERANCE}): the curriculum's first spaces are not Gaussian. "
+                      "Train the teacher longer (`max_seconds`, the estimator's `teacher_seconds`) or use curriculum='gaussian'.",
+                      stacklevel=stacklevel)
+    return m
 
 def fit_teacher(X:Tensor,                     # (N, M) training data (or images (N, c, h, w) with `image_shape`)
-                steps:int=2000,               # optimizer steps (rounded up to whole epochs)
+                steps:int|None=None,          # most optimizer steps; None: no step limit
+                max_seconds:float|None=TEACHER_SECONDS, # time budget of the training steps; None: no time limit
+                patience:int=TEACHER_PATIENCE,# epochs without a better held-out NLL before stopping
                 image_shape:tuple|None=None,  # (c, h, w): the conv flow on images
-                seed:int=0,                   # seeds the flow's weights and its training
+                seed:int=0,                   # seeds the flow's weights, the held-out split and the training
                 cache:str|Path|bool|None=None,# a cache folder; None: `cache_dir()`; False: no cache
                 progress:bool=True,           # progress bars
-                valid:Tensor|None=None,       # held-out data whose NLL is recorded each epoch
+                valid:Tensor|None=None,       # held-out data to watch; None: `TEACHER_VALID` of X is held out
                 device:str|torch.device='cpu',# where the flow trains
-                **options,                    # `CNF` options (hidden, depth, method, ...) and `CNF.fit` options (lr, batch_size, kinetic, ...)
+                n_threads:int|None=None,      # CPU threads; None: `default_threads` (1 for the MLP field)
+                **options,                    # `CNF` options (hidden, depth, method, ...) and `CNF.fit` options (lr, batch_size, objective, kinetic, ...)
                ) -> CNF:
-    "Build and fit the default teacher flow on X (cached); returns the fitted `CNF`."
+    "Build and fit the default teacher flow on X until its held-out NLL stops improving or its budget is spent (cached); returns the fitted `CNF` with `latent_` and `valid_nll_`."
     X = _as_float(X.reshape(len(X), -1) if isinstance(X, Tensor) and X.ndim > 2 else X, 'X')
     if len(X) == 0: raise ValueError("`X` is empty; the teacher needs data.")
-    steps, seed = _check_int(steps, 'steps', 0), _check_int(seed, 'seed', 0)
-    fit_keys = {'epochs', 'batch_size', 'lr', 'objective', 'weight_decay', 'kinetic'}
-    if 'epochs' in options: raise ValueError("Give the teacher's length as `steps`, not `epochs`.")
+    seed, patience = _check_int(seed, 'seed', 0), _check_int(patience, 'patience', 1)
+    if steps is not None: steps = _check_int(steps, 'steps', 1)
+    if max_seconds is not None: max_seconds = _check_real(max_seconds, 'max_seconds', 0.)
+    if steps is None and max_seconds is None: raise ValueError("Give the teacher a budget: `steps`, `max_seconds` or both.")
+    fit_keys = {'batch_size', 'lr', 'objective', 'weight_decay', 'kinetic'}
+    if 'epochs' in options: raise ValueError("Give the teacher's length as `steps` or `max_seconds`, not `epochs`.")
     cnf_d, fit_d = teacher_defaults(X.shape[1])
     cnf_kw = {**cnf_d, **{k: v for k, v in options.items() if k not in fit_keys}}
     fit_kw = {**fit_d, **{k: v for k, v in options.items() if k in fit_keys}}
-    batch = _check_int(fit_kw['batch_size'], 'batch_size', 1)
-    epochs = math.ceil(steps / math.ceil(len(X) / batch))
-    torch.manual_seed(seed)
-    flow = CNF(X.shape[1], image_shape=image_shape, **cnf_kw).to(device)
-    ckpt = None
-    if cache is not False:
-        key = _digest('teacher', X, steps, seed, cnf_kw, fit_kw, flow.config)
-        ckpt = cache_dir(cache if cache not in (None, True) else None) / f"teacher-{key}.pt"
-    return flow.fit(X.to(device), epochs=epochs, checkpoint=ckpt, resume=ckpt is not None, progress=progress,
-                    seed=seed, valid=valid.to(device) if valid is not None else None, **fit_kw)
+    if valid is None:
+        if len(X) < 20: raise ValueError(f"The teacher holds out a tenth of X to watch its progress; {len(X)} rows are too few (give `valid`).")
+        (X, _), (valid, _) = split_valid(X, None, TEACHER_VALID, seed)
+    else: valid = _as_float(valid.reshape(len(valid), -1) if isinstance(valid, Tensor) and valid.ndim > 2 else valid, 'valid')
+    batch = min(_check_int(fit_kw.pop('batch_size'), 'batch_size', 1), len(X))
+    Xt = X.repeat(math.ceil(TEACHER_EPOCH_STEPS * batch / len(X)), 1)          # an epoch of at least TEACHER_EPOCH_STEPS steps
+    with num_threads(n_threads if n_threads is not None else default_threads(image_shape is None)):
+        torch.manual_seed(seed)
+        flow = CNF(X.shape[1], image_shape=image_shape, **cnf_kw).to(device)
+        final = ckpt = None
+        if cache is not False:
+            key = _digest('teacher-v2', X, valid, steps, max_seconds, patience, seed, cnf_kw, fit_kw, batch, flow.config)
+            folder = cache_dir(cache if cache not in (None, True) else None)
+            final, ckpt = folder / f"teacher-{key}.pt", folder / f"teacher-{key}.ckpt"
+        if final is not None and final.exists(): return flow.load(final)
+        flow.fit(Xt.to(device), epochs=None, batch_size=batch, checkpoint=ckpt, resume=ckpt is not None, progress=progress,
+                 seed=seed, valid=valid.to(device), patience=patience, max_steps=steps, max_seconds=max_seconds, **fit_kw)
+        flow.eval()
+        flow.valid_nll_ = min([r['valid_nll'] for r in flow.history], default=float('nan'))
+        flow.latent_ = flow.latent_moments(valid.to(device))
+    if final is not None:
+        flow.save(final)
+        if ckpt.exists(): ckpt.unlink()
+    return flow
 
 # %% ../nbs/08_curriculum.ipynb #4a385aab
 def space_times(n_spaces:int=51) -> Tensor:
@@ -149,31 +190,60 @@ def compute_spaces(teacher:CNF,                  # the fitted teacher flow
     mtmp.write_text(json.dumps(meta, default=str)); os.replace(mtmp, path.with_suffix('.json'))
     return Spaces(path)
 
+# %% ../nbs/08_curriculum.ipynb #ef4383ff
+class GaussianSpaces:
+    "The teacher-free curriculum's spaces D_v = (1 − v)·X + v·ε, ε ~ N(0, I) drawn afresh for every epoch, at `space_times(n_spaces)`."
+    def __init__(self,
+                 X:Tensor,          # (N, M) data in the input space
+                 n_spaces:int=51,   # T: spaces from v = 1 (noise) to v = 0 (the data)
+                 seed:int=0,        # seeds the noise (each space and epoch draws its own)
+                ):
+        self.X, self.v, self.seed = _as_float(X, 'X').cpu().float(), space_times(n_spaces), _check_int(seed, 'seed', 0)
+        if len(self.X) == 0: raise ValueError("`X` is empty.")
+
+    @property
+    def shape(self) -> tuple:
+        "(T, N, M): spaces, points, dimensions."
+        return (len(self.v), *self.X.shape)
+    def __len__(self) -> int: return len(self.v)
+
+    def space(self, i:int, epoch:int=0) -> Tensor:
+        "Space `i` (0: N(0, I), -1: the data) as drawn for `epoch`: (N, M) float32."
+        v = float(self.v[i])
+        if v == 0: return self.X.clone()
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch * 1009 + (i % len(self)))
+        return (1 - v) * self.X + v * torch.randn(self.X.shape, generator=g)
+    def __getitem__(self, i:int) -> Tensor: return self.space(i)
+    def __repr__(self) -> str: return f"GaussianSpaces(T={len(self)}, N={self.X.shape[0]}, M={self.X.shape[1]}, seed={self.seed})"
+
+Spaces.space = lambda self, i, epoch=0: self[i]    # a teacher's spaces are fixed: the same for every epoch
+Spaces.space.__doc__ = "Space `i` (the same for every epoch)."
+
 # %% ../nbs/08_curriculum.ipynb #6df8d4da
 def curriculum_fit(param:Parameterization,        # the parameterization to train (in place)
-                   spaces:Spaces,                 # the spaces, latent first (`compute_spaces`)
+                   spaces:Spaces|GaussianSpaces,  # the spaces, latent first (`compute_spaces`, or `GaussianSpaces`)
                    X:Tensor|None=None,            # (N, M) input-space data to fine-tune on; None: the last space
                    y:Tensor|None=None,            # (N,) labels (one trajectory per class), the same in every space
-                   finetune_epochs:int=10,        # epochs on the input space after the T spaces
+                   finetune_epochs:int=10,        # epochs on the input space after the T spaces (the most, with `patience`)
                    epochs_per_space:int=1,        # epochs on each space (the paper: 1)
                    init:str|None='standard_normal', # 'standard_normal' (perturbations of N(0, I)); an `init_from_data` method ('random', 'kmeans', 'path', ...) applied to the latent space; None: keep param as is
                    init_scale:float=0.01,         # size of the perturbation for 'standard_normal'
                    noise_std:float=0.01,          # Gaussian noise on every batch (appendix B)
                    valid:tuple|None=None,         # (X_valid, y_valid or None) in the input space, scored every epoch
+                   patience:int|None=None,        # with `valid`: stop fine-tuning after this many epochs without a better validation NLL, keeping the best
                    resume:bool=False,             # continue from the trainer's `checkpoint` if it exists
                    callback:Callable|None=None,   # called as `callback(trainer, record)` after every epoch; it may raise `StopTraining`
                    seed:int=0,                    # seeds the initialization and the trainer
                    **kwargs,                      # passed to `Trainer` (lr, batch_size, entropy_weight, checkpoint, ...)
                   ) -> Trainer:
-    "Train `param` one epoch per space (latent → input), then fine-tune on the input space; returns the trainer."
-    if not isinstance(spaces, Spaces): raise ValueError(f"`spaces` must be cpmm Spaces (see `compute_spaces`), got {type(spaces).__name__}.")
+    "Train `param` one epoch per space (latent → input), then fine-tune on the input space, with `cpmm.train.fit`; returns the trainer."
+    if not isinstance(spaces, (Spaces, GaussianSpaces)):
+        raise ValueError(f"`spaces` must be cpmm Spaces (see `compute_spaces`) or GaussianSpaces, got {type(spaces).__name__}.")
     T, N, M = spaces.shape
     if M != param.n_dims: raise ValueError(f"The spaces have {M} dims but the parameterization models {param.n_dims}.")
     X = spaces[-1] if X is None else X
     X, y = _check_xy(X, y, param.n_dims)
     if len(X) != N: raise ValueError(f"`X` has {len(X)} rows but the spaces hold {N} points; they must be the same data.")
-    if y is not None and ((y < 0) | (y >= param.n_clusters)).any():
-        raise ValueError(f"`y` must hold labels in 0..{param.n_clusters - 1} (one trajectory per class).")
     finetune_epochs, per = _check_int(finetune_epochs, 'finetune_epochs', 0), _check_int(epochs_per_space, 'epochs_per_space', 1)
     for k in ('schedule', 'total_epochs', 'hold_epochs', 'noise_std', 'seed'):
         if k in kwargs: raise ValueError(f"`{k}` is set by the curriculum; it cannot be passed to `curriculum_fit`.")
@@ -183,14 +253,12 @@ def curriculum_fit(param:Parameterization,        # the parameterization to trai
     elif init == 'standard_normal': param.init_standard_normal(init_scale, seed=seed)
     else: param.init_from_data(spaces[0], y, method=init, seed=seed)
     total = per * T + finetune_epochs
-    tr = Trainer(param, noise_std=noise_std, seed=seed, schedule='cosine' if finetune_epochs else None,
-                 total_epochs=total, hold_epochs=per * T if finetune_epochs else 0, **kwargs)
-    if resuming: tr.load(tr.checkpoint)
-    while tr.epoch < total:
-        e = tr.epoch // per if tr.epoch < per * T else T            # the space of this epoch; T: fine-tuning
+    def data(epoch:int):
+        "This epoch's data and record: space epoch // per during the curriculum, then the input space."
+        e = epoch // per if epoch < per * T else T
         info = dict(space=min(e, T - 1), v=float(spaces.v[e]) if e < T else 0., phase='curriculum' if e < T else 'finetune')
-        rec = tr.run_epoch(spaces[e] if e < T else X, y, valid, info=info)
-        if callback is None: continue
-        try: callback(tr, rec)
-        except StopTraining: break
-    return tr
+        return (spaces.space(e, epoch) if e < T else X), info
+    return train_fit(param, data, y, epochs=total, valid=valid, patience=patience if finetune_epochs else None,
+                     patience_from=per * T, resume=resume, callback=callback, noise_std=noise_std, seed=seed,
+                     schedule='cosine' if finetune_epochs else None, total_epochs=total,
+                     hold_epochs=per * T if finetune_epochs else 0, **kwargs)

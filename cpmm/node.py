@@ -16,6 +16,7 @@ from torchdiffeq import odeint, odeint_adjoint
 from .mfa import HierarchicalMFA
 from .direct import Parameterization, INITS, soft_clip, init_params, _unsoft_clip, _check_int
 from .direct import _check_data, _kmeans, _variance, _TINY
+from .train import Objective, fit as train_fit
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'VECTOR_FIELDS', 'SOLVERS', 'Sin', 'VectorField', 'MLPField', 'ConvField', 'NodeMFA', 'path_params']
@@ -400,6 +401,19 @@ def _refine(v:Tensor, k:int) -> Tensor:
     return v[:, lo] * (1 - w) + v[:, lo + 1] * w
 
 # %% ../nbs/04_node.ipynb #a092f257
+class _Distillation(Objective):
+    "`distil`'s loss for `cpmm.train.Trainer`: the components at pseudotimes `t` against target means, loadings and log variances (weighted by the targets' precision); it uses no data."
+    name = 'distil'
+    def __init__(self, t:Tensor, mu:Tensor, A:Tensor, log_d:Tensor, w:Tensor): self.t, self.mu, self.A, self.log_d, self.w = t, mu, A, log_d, w
+    def check(self, model):
+        if not isinstance(model, NodeMFA): raise ValueError(f"Distillation trains a NodeMFA, got {type(model).__name__}.")
+    def loss(self, tr, x, y=None):
+        h, p = tr.param(self.t), tr.param
+        loss = ((h.mu - self.mu) * self.w).pow(2).mean() + (h.log_d - self.log_d).pow(2).mean()
+        if p.rank: loss = loss + ((h.A - self.A) * self.w[..., None]).pow(2).mean()
+        if p.learn_pi: loss = loss + h.log_pi.pow(2).mean()
+        return loss, loss.detach() * x.shape[0]
+
 @patch
 def distil(self:NodeMFA,
            P:dict,          # target mu (C, G, M), A (C, G, M, R), log_d (C, G, M), e.g. from `path_params`
@@ -421,14 +435,8 @@ def distil(self:NodeMFA,
     log_d = log_d.clamp_min(self.log_d_min + 0.1)                 # as `_unsoft_clip` raises targets near the floor
     w = torch.exp(-0.5 * log_d)                                   # 1 / the target's std per dim
     t = torch.linspace(0, 1, mu.shape[1], dtype=like.dtype, device=like.device)
-    opt = torch.optim.Adam(self.parameters(), lr=lr)
-    for i in range(steps):
-        for group in opt.param_groups: group['lr'] = lr * 0.5 * (1 + math.cos(math.pi * i / steps))
-        h = self(t)
-        loss = ((h.mu - mu) * w).pow(2).mean() + (h.log_d - log_d).pow(2).mean()
-        if R: loss = loss + ((h.A - A) * w[..., None]).pow(2).mean()
-        if self.learn_pi: loss = loss + h.log_pi.pow(2).mean()
-        opt.zero_grad(); loss.backward(); opt.step()
+    if steps: train_fit(self, torch.zeros(1, M), epochs=steps, objective=_Distillation(t, mu, A, log_d, w), lr=lr, batch_size=1,
+                        schedule='cosine', progress=False, device=like.device)   # one full-batch step per epoch, cosine-decayed
     with torch.no_grad(): self.log_eta.zero_()
     self.zero_grad(set_to_none=True)
     return self

@@ -28,7 +28,7 @@ def test_fit_history_and_determinism():
     a = _flow().fit(X, epochs=2, batch_size=64, lr=1e-2, progress=False, seed=3, valid=V)
     b = _flow().fit(X, epochs=2, batch_size=64, lr=1e-2, progress=False, seed=3, valid=V)
     assert [h['epoch'] for h in a.history] == [1, 2] and a.history[-1]['step'] == 6
-    assert set(a.history[0]) == {'epoch', 'step', 'train_nll', 'seconds', 'valid_nll'}
+    assert set(a.history[0]) == {'epoch', 'step', 'lr', 'train_nll', 'seconds', 'valid_nll'}
     assert torch.equal(_params(a), _params(b))
     assert a.history[-1]['train_nll'] < a.history[0]['train_nll']
 
