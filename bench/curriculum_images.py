@@ -65,7 +65,7 @@ def run(ds):
     log(f"{ds}: {desc}")
     rows, epochs = [], a.n_spaces + a.finetune
     t = time.perf_counter()
-    teacher = fit_teacher(Xtr, steps=a.teacher_steps, seed=a.seed, cache=a.cache, progress=False)
+    teacher = fit_teacher(Xtr, steps=a.teacher_steps, max_seconds=None, seed=a.seed, cache=a.cache, progress=False)
     h = teacher.history[-1]
     log(f"teacher: {a.teacher_steps} steps of flow matching, {time.perf_counter() - t:.0f} s (0 if cached), "
         f"final train FM loss {h.get('train_fm', float('nan')):.1f}")

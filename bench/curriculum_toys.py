@@ -101,7 +101,7 @@ def run(name, a):
     X, y = toy['data'](a.n, 0)
     Xt, yt = toy['data'](a.n, 100)
     t = time.perf_counter()
-    teacher = fit_teacher(X, steps=a.teacher_steps, cache=a.cache, progress=False)
+    teacher = fit_teacher(X, steps=a.teacher_steps, max_seconds=None, cache=a.cache, progress=False)
     print(f"{name}: teacher {a.teacher_steps} steps, {time.perf_counter() - t:.0f} s (0 when cached), "
           f"test NLL {teacher.nll(Xt):.3f}", flush=True)
     print(f"  settings (beside cpmm.model.CPMM's defaults) {every}, CPMM ode {toy['ode']}; curriculum runs {CURRICULUM}, "

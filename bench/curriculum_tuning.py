@@ -37,7 +37,7 @@ if __name__ == '__main__':
     a = p.parse_args()
     torch.set_num_threads(1)
     X, y = broken_circles(3000, seed=0); Xt, yt = broken_circles(3000, seed=100)
-    S = compute_spaces(fit_teacher(X, steps=1500, cache=a.cache, progress=False), X, cache=a.cache, progress=False)
+    S = compute_spaces(fit_teacher(X, steps=1500, max_seconds=None, cache=a.cache, progress=False), X, cache=a.cache, progress=False)
     for name in a.only.split(','):
         node = NodeMFA(2, 25, 2, 1, log_d_min=-10.)
         def report(tr, rec):

@@ -133,6 +133,39 @@ def test_flow_matching_objective():
     assert f.history[-1]['train_fm'] < f.history[0]['train_fm']
 
 
+def test_ot_pairing_is_the_optimal_assignment():
+    "Against brute force over all 6! pairings."
+    import itertools
+    from cpmm.cnf import ot_pairing
+    g = torch.Generator().manual_seed(0)
+    x, z = torch.randn(6, 2, generator=g), torch.randn(6, 2, generator=g)
+    cost = lambda p: ((x - z[list(p)]) ** 2).sum().item()
+    best = min(itertools.permutations(range(6)), key=cost)
+    assert math.isclose(cost(ot_pairing(x, z).tolist()), cost(best), rel_tol=1e-9)
+    assert sorted(ot_pairing(x, z).tolist()) == list(range(6))
+
+
+def test_otfm_trains_and_straightens_the_pairs():
+    X = _data(256)
+    f = _flow().fit(X, epochs=4, batch_size=64, lr=1e-2, progress=False, objective='otfm', valid=X[:64])
+    assert f.history[-1]['train_fm'] < f.history[0]['train_fm']
+    # the coupled pairs are closer than independent ones, so the regression targets are shorter
+    g = torch.Generator().manual_seed(1)
+    z = torch.randn(X.shape, generator=g)
+    from cpmm.cnf import ot_pairing
+    assert ((X - z[ot_pairing(X, z)]) ** 2).sum() < ((X - z) ** 2).sum()
+
+
+def test_fit_budget_and_early_stopping():
+    X, V = _data(), _data(64, seed=1)
+    f = _flow().fit(X, epochs=None, batch_size=64, lr=1e-2, progress=False, objective='otfm', max_steps=7)
+    assert f.history[-1]['step'] == 7
+    f = _flow().fit(X, epochs=200, batch_size=64, lr=1e-2, progress=False, objective='otfm', valid=V, patience=2)
+    best = min(r['valid_nll'] for r in f.history)
+    assert len(f.history) < 200 and f.history[f.best_epoch - 1]['valid_nll'] == best
+    assert abs(f.nll(V) - best) < 1e-4     # the best epoch's parameters are kept
+
+
 def test_divergence_exact_matches_jacobian():
     torch.manual_seed(0)
     net = MLPField(3, 8, 2)

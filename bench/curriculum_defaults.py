@@ -1,0 +1,102 @@
+"""The curriculum with the estimator's defaults, beside no curriculum, on the paper's two curriculum toys (issue 14).
+
+For each toy (3,000 training points of seed s, 2,000 test points of seed 100; C = the toy's number of classes)
+and each seed s, with every other setting at `CPMM`'s defaults (no per-toy settings):
+
+* `CPMM(C)`: no curriculum;
+* `CPMM(C, curriculum='teacher')`: the default teacher (`fit_teacher`: OT-CFM until its held-out NLL stops
+  improving, at most 60 s of steps), 51 spaces, one epoch each, then fine-tuning with early stopping; the start is
+  `init='auto'` applied to the latent space;
+* the same from the paper's random start, small perturbations of N(0, I) (`init='standard_normal'`);
+* `CPMM(C, curriculum='gaussian')`: the teacher-free spaces (1 - v)x + v*noise;
+* `CPMM(C, parameterization='direct', curriculum='teacher')`: the direct MFA with the curriculum (the paper's
+  "GMM with curriculum");
+* baselines from the same run: `GaussianMixture(C, 'full')` (5 restarts) and `KMeans(C)`.
+
+It prints the cluster accuracy on the test set (Hungarian matching; the spiral's outliers, label -1, left out),
+the test NLL (nats per dim, lower is better), the fit seconds (the teacher's included; it is cached per toy and
+seed, so the runs after the first that use it load it), and the mean and spread over the seeds.
+
+    python bench/curriculum_defaults.py [--toys broken_circles,spiral] [--seeds 0,1,2] [--variants ...]
+
+Writes bench/results/curriculum_defaults.{json,md}.
+"""
+import argparse, json, os, tempfile, time, warnings
+from pathlib import Path
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+from sklearn.mixture import GaussianMixture
+from cpmm.data import broken_circles, spiral
+from cpmm.metrics import cluster_accuracy
+from cpmm.model import CPMM
+
+TOYS = {'broken_circles': (broken_circles, 2), 'spiral': (spiral, 5)}
+VARIANTS = {
+    'no curriculum': dict(),
+    'teacher': dict(curriculum='teacher'),
+    'teacher, N(0, I) start': dict(curriculum='teacher', init='standard_normal'),
+    'gaussian (teacher-free)': dict(curriculum='gaussian'),
+    'direct MFA + teacher': dict(parameterization='direct', curriculum='teacher'),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--toys', default=','.join(TOYS))
+    ap.add_argument('--seeds', default='0,1,2')
+    ap.add_argument('--variants', default=None, help='comma-separated subset of the variant names (default: all)')
+    ap.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'curriculum_defaults'))
+    a = ap.parse_args()
+    variants = {k: v for k, v in VARIANTS.items() if a.variants is None or k in a.variants.split(',')}
+    load = os.getloadavg()[0]
+    print(f"load average {load:.2f} at the start; CPMM's defaults (one thread for the MLP fields)", flush=True)
+    rows, cache = [], tempfile.mkdtemp(prefix='cpmm-bench-')
+    for toy in a.toys.split(','):
+        make, C = TOYS[toy]
+        Xt, yt = make(2000, seed=100); Xt, yt = Xt.numpy(), yt.numpy(); keep = yt >= 0
+        for seed in map(int, a.seeds.split(',')):
+            X = make(3000, seed=seed)[0].numpy()
+            acc = lambda labels: float(cluster_accuracy(yt[keep], labels[keep]))
+            t0 = time.perf_counter(); g = GaussianMixture(C, covariance_type='full', n_init=5, random_state=seed).fit(X)
+            rows.append(dict(toy=toy, seed=seed, model=f'GaussianMixture({C})', accuracy=acc(g.predict(Xt)),
+                             nll=float(-g.score(Xt) / X.shape[1]), seconds=time.perf_counter() - t0))
+            t0 = time.perf_counter(); k = KMeans(C, n_init=10, random_state=seed).fit(X)
+            rows.append(dict(toy=toy, seed=seed, model=f'KMeans({C})', accuracy=acc(k.predict(Xt)), nll=None,
+                             seconds=time.perf_counter() - t0))
+            for name, kw in variants.items():
+                t0 = time.perf_counter()
+                with warnings.catch_warnings(record=True) as w:
+                    warnings.simplefilter('always')
+                    m = CPMM(C, random_state=seed, cache=cache, **kw).fit(X)
+                r = dict(toy=toy, seed=seed, model=name, accuracy=acc(m.predict(Xt)), nll=float(-m.score(Xt) / X.shape[1]),
+                         seconds=time.perf_counter() - t0, epochs=m.n_iter_, best_epoch=m.best_epoch_,
+                         warnings=sorted({str(x.message)[:80] for x in w if 'teacher' in str(x.message)}))
+                if hasattr(m, 'teacher_'): r['teacher_latent'] = {k2: round(m.teacher_.latent_[k2], 3) for k2 in ('mean_error', 'cov_error')}
+                rows.append(r)
+            for r in rows[-(len(variants) + 2):]:
+                print(f"{toy} seed {seed}  {r['model']:26s} acc {r['accuracy']:.3f}  NLL {r['nll'] if r['nll'] is None else round(r['nll'], 3)}"
+                      f"  {r['seconds']:.0f} s  {r.get('teacher_latent', '')}", flush=True)
+    models = list(dict.fromkeys(r['model'] for r in rows))
+    lines = [f"Curriculum with CPMM's defaults (cluster accuracy and test NLL in nats/dim, lower is better; mean ± std over seeds "
+             f"{a.seeds}); load {load:.2f} at the start.", "",
+             "| toy | model | cluster accuracy | seeds ≥ 0.9 | test NLL | fit s |", "|---|---|---|---|---|---|"]
+    summary = []
+    for toy in a.toys.split(','):
+        for mname in models:
+            rs = [r for r in rows if r['toy'] == toy and r['model'].split('(')[0] == mname.split('(')[0]]
+            if not rs: continue
+            accs = np.array([r['accuracy'] for r in rs]); nlls = [r['nll'] for r in rs if r['nll'] is not None]
+            s = dict(toy=toy, model=rs[0]['model'], accuracy_mean=accs.mean(), accuracy_std=accs.std(), n_ge_09=int((accs >= 0.9).sum()),
+                     n=len(accs), nll_mean=float(np.mean(nlls)) if nlls else None, seconds_mean=float(np.mean([r['seconds'] for r in rs])))
+            summary.append(s)
+            nll = f"{s['nll_mean']:.3f}" if s['nll_mean'] is not None else '—'
+            lines.append(f"| {toy} | {s['model']} | {s['accuracy_mean']:.3f} ± {s['accuracy_std']:.3f} | {s['n_ge_09']}/{s['n']} | {nll} | {s['seconds_mean']:.0f} |")
+    out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix('.json').write_text(json.dumps(dict(meta=dict(load_average_start=load, seeds=a.seeds), rows=rows, summary=summary), indent=1))
+    out.with_suffix('.md').write_text('\n'.join(lines) + '\n')
+    print('\n'.join(lines))
+
+
+if __name__ == '__main__':
+    main()
