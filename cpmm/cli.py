@@ -187,25 +187,63 @@ def settings(kind:str, name:str, y:Tensor|None, n_clusters:int|None=None, n_comp
             'checkpoint': checkpoint, 'resume': checkpoint is not None}
 
 # %% ../nbs/12_cli.ipynb #ce4265ba
+def _in_units(h, prep:dict):
+    "The mixture `h` of standardized table rows as a mixture of the table's own units (x = z·std + mean)."
+    from cpmm.mfa import HierarchicalMFA
+    mean, std = (torch.tensor(prep[k], dtype=h.mu.dtype) for k in ('mean', 'std'))
+    return HierarchicalMFA(h.mu * std + mean, h.A * std[:, None], h.log_d + 2 * std.log(), h.log_pi, h.log_eta)
+
 def figures(est:CPMM, prep:dict, train:Data, test:Data|None, out:Path) -> list[str]:
     "Draw the fitted model's figures into the folder `out`; returns the file names."
     import matplotlib.pyplot as plt
     from cpmm import viz
     out, files = Path(out), []
     def save(fig, name):
-        fig.savefig(out / name, dpi=90, bbox_inches='tight'); plt.close(fig); files.append(name)
+        fig.savefig(out / name, dpi=110, bbox_inches='tight'); plt.close(fig); files.append(name)
     if prep['kind'] == 'image':
         shape, alpha = tuple(prep['image_shape']), prep['alpha']
-        save(viz.plot_trajectory_means(est.mixture_, shape, inverse=lambda m: inverse_logit_transform(m, alpha)).figure, 'means.png')
+        ax = viz.plot_trajectory_means(est.mixture_, shape, inverse=lambda m: inverse_logit_transform(m, alpha))
+        ax.set_title(f"Means of the {est.mixture_.C} trajectories (rows), pseudotime left to right, as pixels", fontsize=10)
+        save(ax.figure, 'means.png')
         xs, _ = est.sample(64, random_state=0)
-        save(viz.plot_images(inverse_logit_transform(torch.from_numpy(xs), alpha), shape).figure, 'samples.png')
+        ax = viz.plot_images(inverse_logit_transform(torch.from_numpy(xs), alpha), shape)
+        ax.set_title("64 samples of the extracted mixture, as pixels", fontsize=10)
+        save(ax.figure, 'samples.png')
         return files
-    d = test if test is not None else train
-    dims = None if d.X.shape[1] == 2 else (0, 1)
-    if d.X.shape[1] < 2: return files
-    save(viz.plot_mixture(est.mixture_, d.X, dims=dims).figure, 'mixture.png')
-    save(viz.plot_samples(est.mixture_, d.X, dims=dims), 'samples.png')
-    if hasattr(est, 'spaces_'): save(viz.plot_spaces(est.spaces_, y=train.y, dims=dims), 'spaces.png')
+    M = train.X.shape[1]
+    if M < 2: return files
+    if test is not None and len(test.X) >= 500: X, what = test.X.double(), f"the {len(test.X)} test points of {test.name}"
+    else:                                              # a small test set: every point, so that the clusters show
+        X = train.X.double() if test is None else torch.cat([train.X, test.X]).double()
+        what = f"all {len(X)} points of {train.name}" + ('' if test is None else ' (training and test)')
+    mix, plane = est.mixture_, None
+    if prep['kind'] == 'table':
+        cols = prep.get('columns') or [f'column {j + 1}' for j in range(M)]
+        if M == 2:                                     # the table's own units and names
+            mix, X, names = _in_units(mix.to(torch.float64), prep), X * torch.tensor(prep['std']) + torch.tensor(prep['mean']), cols
+        else:                                          # the two leading principal directions of the standardized columns
+            P, c, frac = viz.principal_plane(X)
+            plane = (P, c)
+            names = [f"PC {i + 1} ({100 * frac[i]:.0f}% of variance)" for i in range(2)]
+            what += f",\nits {M} standardized columns ({', '.join(cols[:6])}{', ...' if M > 6 else ''}) on their 2 principal directions"
+    else: names = ['x[0]', 'x[1]'] if M == 2 else None
+    dims = (0, 1) if plane is None and M > 2 else None
+    ax = viz.plot_mixture(mix, X, plane=plane, dims=dims, names=names,
+                          title=f"CPMM: {mix.C} clusters × {mix.G} components over {what}", lw=.6, ellipse_alpha=.6)
+    save(ax.figure, 'mixture.png')
+    save(viz.plot_samples(mix, X, plane=plane, dims=dims, names=names,
+                          title=f"{what[0].upper() + what[1:]}\nleft: coloured by the predicted cluster; right: {len(X)} samples, coloured by the cluster that drew them"),
+         'samples.png')
+    if hasattr(est, 'spaces_'):
+        sp, v = est.spaces_, getattr(est.spaces_, 'v', None)
+        n = len(sp[0])                                 # the estimator's own training rows (its validation share left out)
+        ys = train.y if train.y is not None and len(train.y) == n else None
+        if plane is not None or M > 2:
+            P, c, _ = viz.principal_plane(train.X.double())
+            sp = [(torch.as_tensor(sp[i]).double().numpy() - c) @ P for i in range(len(sp))]
+        save(viz.plot_spaces(sp, y=ys, v=v, title=f"The curriculum's {len(sp)} spaces of {n} training points"
+                             + ("" if M == 2 else " (on the training data's 2 principal directions)")
+                             + ": the teacher's latent space (v = 1) to the data (v = 0)"), 'spaces.png')
     return files
 
 # %% ../nbs/12_cli.ipynb #c1952ed9

@@ -258,3 +258,38 @@ def test_fit_prints_the_nll_with_its_sign(table, tmp_path, capsys):
     assert code == 0
     assert out.splitlines()[0].startswith('train NLL (nats/dim, lower is better): ')
     assert out.splitlines()[1].startswith('test NLL (nats/dim, lower is better): ')
+
+
+def drawn(monkeypatch):
+    "Record, for every figure `cpmm fit` saves: file name -> (suptitle, [(title, xlabel, ylabel, legend texts) per axes])."
+    from matplotlib.figure import Figure
+    seen, save = {}, Figure.savefig
+    def spy(fig, fname, *a, **k):
+        sup = fig._suptitle.get_text() if fig._suptitle is not None else ''
+        seen[Path(fname).name] = (sup, [(ax.get_title(), ax.get_xlabel(), ax.get_ylabel(),
+                                          [t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else [])
+                                         for ax in fig.axes])
+        return save(fig, fname, *a, **k)
+    monkeypatch.setattr(Figure, 'savefig', spy)
+    return seen
+
+
+def test_table_figures_use_the_column_names_and_principal_directions(table, tmp_path, capsys, monkeypatch):
+    seen = drawn(monkeypatch)
+    code, _, _ = run(['fit', str(table / 'x.csv'), '--out', str(tmp_path / 'm3'), '--epochs', '1', '--init', 'kmeans', '--quiet'], capsys)
+    assert code == 0
+    (title, xl, yl, legend), = seen['mixture.png'][1]
+    assert re.fullmatch(r'PC 1 \(\d+% of variance\)', xl) and re.fullmatch(r'PC 2 \(\d+% of variance\)', yl)
+    assert 'all 120 points of' in title and '(a, b, c)' in title and 'principal directions' in title
+    assert any(t.startswith('cluster 0') for t in legend) and any('opacity by weight' in t for t in legend)
+    sup, axes = seen['samples.png']
+    assert 'predicted cluster' in sup and 'the cluster that drew them' in sup and axes[0][1] == xl
+    g = np.random.default_rng(0)                                   # two columns: the table's own names and units
+    X = np.concatenate([g.normal((0, 100), (1, 10), (60, 2)), g.normal((5, 300), (1, 10), (60, 2))])
+    np.savetxt(tmp_path / 'hw.csv', X, delimiter=',', header='height_cm,weight_g', comments='')
+    seen.clear()
+    code, _, _ = run(['fit', str(tmp_path / 'hw.csv'), '--out', str(tmp_path / 'm2'), '--epochs', '1', '--init', 'kmeans',
+                      '--n-clusters', '2', '--quiet'], capsys)
+    assert code == 0
+    (title, xl, yl, _), = seen['mixture.png'][1]
+    assert (xl, yl) == ('height_cm', 'weight_g')
