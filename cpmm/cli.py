@@ -15,11 +15,12 @@ from .data import (spiral, broken_circles, IMAGE_SETS, load_images, prepare_imag
                        Standardizer)
 from .metrics import bpd, nats_per_dim, cluster_accuracy, ood_scores
 from .model import CPMM, IMAGE_SETTINGS, INITS
+from . import __version__
 
 # %% auto #0
-__all__ = ['TOYS', 'IMAGES', 'TABLE_SUFFIXES', 'DEMO', 'COMMANDS', 'read_table', 'read_labels', 'data_kind', 'load_raw', 'Data',
-           'make_prep', 'preprocess', 'score', 'settings', 'figures', 'cpmm_fit', 'load_model', 'eval_data',
-           'cpmm_eval', 'cpmm_demo', 'parser', 'main']
+__all__ = ['TOYS', 'IMAGES', 'TABLE_SUFFIXES', 'DEMO', 'COMMANDS', 'read_table', 'read_columns', 'read_labels', 'data_kind',
+           'load_raw', 'Data', 'make_prep', 'preprocess', 'score', 'settings', 'figures', 'cpmm_fit', 'load_model',
+           'eval_data', 'cpmm_eval', 'cpmm_demo', 'parser', 'main']
 
 # %% ../nbs/12_cli.ipynb #1b580999
 def _moons(n:int, seed:int=0) -> tuple[Tensor, Tensor]:
@@ -51,7 +52,22 @@ def read_table(path:str|Path) -> np.ndarray: # (N, M) float64
     if not (np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating)):
         raise ValueError(f"{path} must hold real numbers, got dtype {a.dtype}.")
     if not np.isfinite(a).all(): raise ValueError(f"{path} contains NaN or infinite values.")
+    big = np.abs(a.astype(np.float64)) > np.finfo(np.float32).max
+    if big.any():
+        r, c = np.argwhere(big)[0]
+        raise ValueError(f"{path} holds {a[r, c]:g} (data row {r + 1}, column {c + 1}), beyond the float32 range (±3.4e38) "
+                         "in which cpmm models data; rescale that column.")
     return a.astype(np.float64)
+
+def read_columns(path:str|Path) -> list[str]|None:
+    "The column names of a `.csv` table from its header line, or None (a `.npy` file, or a first line of numbers)."
+    path = Path(path)
+    if path.suffix.lower() != '.csv' or not path.is_file(): return None
+    with open(path, errors='replace') as f: first = f.readline().strip()
+    names = [n.strip().strip('"') for n in first.split(',')]
+    try: [float(n) for n in names]
+    except ValueError: return names
+    return None
 
 def read_labels(path:str|Path, n:int) -> np.ndarray: # (n,) int64
     "`n` integer labels from a `.npy` or `.csv` file (one per row; negative: outliers, ignored by the accuracy)."
@@ -98,6 +114,7 @@ class Data:
     log_det: Tensor|float     # log|dX/dx| of the preprocessing: (N,) for images, one number for tables, 0 for toys
     kind: str                 # 'toy', 'image' or 'table': bits/dim for images, nats/dim otherwise
     name: str                 # the data set's name or file
+    rows: str = 'all rows'    # which samples these are, in words (e.g. 'test split', 'the 24 rows of 120 held out by `cpmm fit`')
 
 def make_prep(kind:str, X:Tensor, alpha:float=1e-6) -> dict:
     "The preprocessing of a `kind` data set, fitted on its raw training data X."
@@ -141,15 +158,16 @@ def score(est:CPMM, d:Data) -> dict:
     if d.y is not None and (d.y >= 0).any(): r['cluster_accuracy'] = cluster_accuracy(d.y, est.predict(d.X))
     return r
 
-def _line(r:dict) -> str:
-    "One line of metrics: the likelihood in its unit and the cluster accuracy."
-    s = f"{r['bits_per_dim']:.4f} bits/dim" if 'bits_per_dim' in r else f"{r['nats_per_dim']:.4f} nats/dim"
-    return s + (f", cluster accuracy {r['cluster_accuracy']:.4f}" if 'cluster_accuracy' in r else '') + f" ({r['n']} samples)"
+def _line(r:dict, what:str) -> str:
+    "One line of metrics of `what` (e.g. 'test'): the NLL in its unit, the sign convention named, and the cluster accuracy."
+    unit, v = ('bits/dim', r['bits_per_dim']) if 'bits_per_dim' in r else ('nats/dim', r['nats_per_dim'])
+    acc = f", cluster accuracy {r['cluster_accuracy']:.4f}" if 'cluster_accuracy' in r else ''
+    return f"{what} NLL ({unit}, lower is better): {v:.4f}{acc} ({r['n']} samples)"
 
 # %% ../nbs/12_cli.ipynb #9fce2a5f
 def settings(kind:str, name:str, y:Tensor|None, n_clusters:int|None=None, n_components:int|None=None, rank:int|None=None,
              init:str|None=None, epochs:int|None=None, n_spaces:int|None=None, teacher_steps:int|None=None, curriculum:bool=False,
-             seed:int=0, device:str='cpu', cache:str|None=None, progress:bool=True) -> dict:
+             seed:int=0, device:str='cpu', cache:str|None=None, progress:bool=True, checkpoint:str|None=None) -> dict:
     "The `CPMM` options for a `kind` data set: the defaults above, overridden by the values given."
     if device not in ('cpu', 'cuda'): raise ValueError(f"Unknown device {device!r}; use 'cpu' or 'cuda'.")
     if init not in (None, *INITS): raise ValueError(f"Unknown init {init!r}; choose from {', '.join(INITS)}.")
@@ -165,64 +183,147 @@ def settings(kind:str, name:str, y:Tensor|None, n_clusters:int|None=None, n_comp
         kw = dict(n_clusters=C, **({'epochs': 20} if curriculum else {}))
     given = dict(n_clusters=n_clusters, n_components=n_components, rank=rank, epochs=epochs, n_spaces=n_spaces, teacher_steps=teacher_steps)
     return {**kw, **{k: v for k, v in given.items() if v is not None}, **({'init': init} if init is not None else {}),
-            'curriculum': 'teacher' if curriculum else None, 'random_state': seed, 'device': device, 'cache': cache, 'progress': progress}
+            'curriculum': 'teacher' if curriculum else None, 'random_state': seed, 'device': device, 'cache': cache, 'progress': progress,
+            'checkpoint': checkpoint, 'resume': checkpoint is not None}
 
 # %% ../nbs/12_cli.ipynb #ce4265ba
+def _in_units(h, prep:dict):
+    "The mixture `h` of standardized table rows as a mixture of the table's own units (x = z·std + mean)."
+    from cpmm.mfa import HierarchicalMFA
+    mean, std = (torch.tensor(prep[k], dtype=h.mu.dtype) for k in ('mean', 'std'))
+    return HierarchicalMFA(h.mu * std + mean, h.A * std[:, None], h.log_d + 2 * std.log(), h.log_pi, h.log_eta)
+
 def figures(est:CPMM, prep:dict, train:Data, test:Data|None, out:Path) -> list[str]:
     "Draw the fitted model's figures into the folder `out`; returns the file names."
     import matplotlib.pyplot as plt
     from cpmm import viz
     out, files = Path(out), []
     def save(fig, name):
-        fig.savefig(out / name, dpi=90, bbox_inches='tight'); plt.close(fig); files.append(name)
+        fig.savefig(out / name, dpi=110, bbox_inches='tight'); plt.close(fig); files.append(name)
     if prep['kind'] == 'image':
         shape, alpha = tuple(prep['image_shape']), prep['alpha']
-        save(viz.plot_trajectory_means(est.mixture_, shape, inverse=lambda m: inverse_logit_transform(m, alpha)).figure, 'means.png')
+        ax = viz.plot_trajectory_means(est.mixture_, shape, inverse=lambda m: inverse_logit_transform(m, alpha))
+        ax.set_title(f"Means of the {est.mixture_.C} trajectories (rows), pseudotime left to right, as pixels", fontsize=10)
+        save(ax.figure, 'means.png')
         xs, _ = est.sample(64, random_state=0)
-        save(viz.plot_images(inverse_logit_transform(torch.from_numpy(xs), alpha), shape).figure, 'samples.png')
+        ax = viz.plot_images(inverse_logit_transform(torch.from_numpy(xs), alpha), shape)
+        ax.set_title("64 samples of the extracted mixture, as pixels", fontsize=10)
+        save(ax.figure, 'samples.png')
         return files
-    d = test if test is not None else train
-    dims = None if d.X.shape[1] == 2 else (0, 1)
-    if d.X.shape[1] < 2: return files
-    save(viz.plot_mixture(est.mixture_, d.X, dims=dims).figure, 'mixture.png')
-    save(viz.plot_samples(est.mixture_, d.X, dims=dims), 'samples.png')
-    if hasattr(est, 'spaces_'): save(viz.plot_spaces(est.spaces_, y=train.y, dims=dims), 'spaces.png')
+    M = train.X.shape[1]
+    if M < 2: return files
+    if test is not None and len(test.X) >= 500: X, what = test.X.double(), f"the {len(test.X)} test points of {test.name}"
+    else:                                              # a small test set: every point, so that the clusters show
+        X = train.X.double() if test is None else torch.cat([train.X, test.X]).double()
+        what = f"all {len(X)} points of {train.name}" + ('' if test is None else ' (training and test)')
+    mix, plane = est.mixture_, None
+    if prep['kind'] == 'table':
+        cols = prep.get('columns') or [f'column {j + 1}' for j in range(M)]
+        if M == 2:                                     # the table's own units and names
+            mix, X, names = _in_units(mix.to(torch.float64), prep), X * torch.tensor(prep['std']) + torch.tensor(prep['mean']), cols
+        else:                                          # the two leading principal directions of the standardized columns
+            P, c, frac = viz.principal_plane(X)
+            plane = (P, c)
+            names = [f"PC {i + 1} ({100 * frac[i]:.0f}% of variance)" for i in range(2)]
+            what += f",\nits {M} standardized columns ({', '.join(cols[:6])}{', ...' if M > 6 else ''}) on their 2 principal directions"
+    else: names = ['x[0]', 'x[1]'] if M == 2 else None
+    dims = (0, 1) if plane is None and M > 2 else None
+    ax = viz.plot_mixture(mix, X, plane=plane, dims=dims, names=names,
+                          title=f"CPMM: {mix.C} clusters × {mix.G} components over {what}", lw=.6, ellipse_alpha=.6)
+    save(ax.figure, 'mixture.png')
+    save(viz.plot_samples(mix, X, plane=plane, dims=dims, names=names,
+                          title=f"{what[0].upper() + what[1:]}\nleft: coloured by the predicted cluster; right: {len(X)} samples, coloured by the cluster that drew them"),
+         'samples.png')
+    if hasattr(est, 'spaces_'):
+        sp, v = est.spaces_, getattr(est.spaces_, 'v', None)
+        n = len(sp[0])                                 # the estimator's own training rows (its validation share left out)
+        ys = train.y if train.y is not None and len(train.y) == n else None
+        if plane is not None or M > 2:
+            P, c, _ = viz.principal_plane(train.X.double())
+            sp = [(torch.as_tensor(sp[i]).double().numpy() - c) @ P for i in range(len(sp))]
+        save(viz.plot_spaces(sp, y=ys, v=v, title=f"The curriculum's {len(sp)} spaces of {n} training points"
+                             + ("" if M == 2 else " (on the training data's 2 principal directions)")
+                             + ": the teacher's latent space (v = 1) to the data (v = 0)"), 'spaces.png')
     return files
 
 # %% ../nbs/12_cli.ipynb #c1952ed9
-def _fit(data, out, labels, train_size, test_size, test_fraction, n_clusters, n_components, rank, init, epochs,
-         n_spaces, teacher_steps, curriculum, seed, device, cache, progress) -> tuple[dict, Data, Data|None]:
+def _sha256(path:str|Path) -> str:
+    "The SHA-256 of a file's bytes: ties a model to the exact table it was fitted on."
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+def _split_line(kind:str, data:str, n_train:int, n_test:int, test_fraction:float, seed:int) -> str:
+    "How the training and test sets were made, in words."
+    if kind == 'table':
+        return (f"{n_test} of the {n_train + n_test} rows held out at random for testing ({test_fraction:g} of them, seed {seed})"
+                if n_test else f"all {n_train} rows used for training (--test-fraction 0: no test set)")
+    if kind == 'toy': return f"training points from seed {seed}, test points from seed {seed + 100}"
+    return f"the first {n_train} training and {n_test} test images of {data}'s published splits"
+
+def _model_line(est:CPMM, M:int) -> str:
+    "The settings of the CPMM about to be fitted, in words: the components, the start, the epochs, the curriculum."
+    p = est.get_params()
+    stop = (f"early stopping after {p['n_iter_no_change']} epochs without a better likelihood on a held-out "
+            f"{p['validation_fraction']:g} of the training set" if p['validation_fraction'] else "no early stopping (all epochs)")
+    cur = (f"curriculum: a teacher flow ({p['teacher_steps']} optimizer steps), then {p['n_spaces']} spaces from its latent space "
+           f"to the data, one epoch each, then up to {p['epochs']} epochs on the data" if p['curriculum'] is not None
+           else f"no curriculum (opt-in: --curriculum), up to {p['epochs']} epochs on the data")
+    return (f"model: CPMM, C = {p['n_clusters']} clusters x G = {p['n_components']} components, rank R = {p['rank']}, "
+            f"M = {M}, init {p['init']!r}, {p['net']} ODE; {cur}; {stop}; {p['device']}, seed {p['random_state']}")
+
+def _fit(data:str, out:str, labels=None, train_size=None, test_size=None, test_fraction=0.2, n_clusters=None, n_components=None,
+         rank=None, init=None, epochs=None, n_spaces=None, teacher_steps=None, curriculum=False, seed=0, device='cpu', cache=None,
+         checkpoint=None, progress=True) -> tuple[dict, Data, Data|None]:
     "`cpmm_fit`, returning the metrics and the preprocessed training and test sets."
     t0, say = time.perf_counter(), (print if progress else lambda *a, **k: None)
     kind = data_kind(data)
     if not (0 <= test_fraction < 1): raise ValueError(f"--test-fraction must be in [0, 1), got {test_fraction}.")
     out = Path(out)
     if out.exists() and not out.is_dir(): raise ValueError(f"--out {out} exists and is not a folder.")
+    if checkpoint is not None and Path(checkpoint).is_dir(): raise ValueError(f"--checkpoint {checkpoint} is a folder; give a file path.")
+    say(f"data: loading {data} ({kind})")
     Xr, yr = load_raw(data, 'train', train_size, seed, labels)
+    rows = None
     if kind == 'table':
         perm = torch.randperm(len(Xr), generator=torch.Generator().manual_seed(seed))
         n_test = round(test_fraction * len(Xr))
         if len(Xr) - n_test < 2: raise ValueError(f"{data} has {len(Xr)} rows: too few to hold out {n_test} for testing.")
         te, tr = perm[:n_test], perm[n_test:]
+        rows = dict(file=str(Path(data).resolve()), sha256=_sha256(data), n_rows=len(Xr), test=te.tolist(), train=tr.tolist())
         raw_test = (Xr[te], None if yr is None else yr[te]) if n_test else None
         Xr, yr = Xr[tr], None if yr is None else yr[tr]
     else: raw_test = load_raw(data, 'test', test_size, seed)
+    M = Xr[0].numel()
+    if rank is not None and M > 1 and rank >= M:
+        raise ValueError(f"--rank {rank} is too large for {M} features: the rank must be less than the number of features "
+                         f"(0 <= R <= {M - 1}); at R = M - 1 a component's covariance D + AAᵀ can already be any full covariance.")
     prep = make_prep(kind, Xr)
+    if kind == 'table': prep['columns'] = read_columns(data)
     train = preprocess(Xr, yr, prep, data, seed)
     test = preprocess(*raw_test, prep, data, seed + 1) if raw_test is not None else None
-    kw = settings(kind, data, yr, n_clusters, n_components, rank, init, epochs, n_spaces, teacher_steps, curriculum, seed, device, cache, progress)
+    n_test = 0 if test is None else len(test.X)
+    kw = settings(kind, data, yr, n_clusters, n_components, rank, init, epochs, n_spaces, teacher_steps, curriculum, seed, device,
+                  cache, progress, checkpoint)
     t_load = time.perf_counter() - t0
-    say(f"cpmm fit {data}: {len(train.X)} train / {0 if test is None else len(test.X)} test samples, M = {train.X.shape[1]}, "
-        f"C = {kw['n_clusters']}" + (f", curriculum of {kw.get('n_spaces', CPMM().n_spaces)} spaces" if curriculum else ", no curriculum"))
+    say(f"data: {data}, {len(train.X)} training / {n_test} test samples, M = {train.X.shape[1]} features"
+        f"{'' if yr is None else ', labelled'}; {_split_line(kind, data, len(train.X), n_test, test_fraction, seed)}")
+    est = CPMM(**kw)
+    say(_model_line(est, train.X.shape[1]))
+    if checkpoint is not None:
+        say(f"checkpoint: {checkpoint}" + (" exists: resuming from it" if Path(checkpoint).exists() else ", written every epoch"))
+    say("training: " + ("the teacher flow first (cached under --cache), then the curriculum, then the data" if curriculum else "started"))
     t = time.perf_counter()
-    est = CPMM(**kw).fit(train.X)                      # with --curriculum, the teacher too (cached under --cache)
+    est.fit(train.X)                                   # with --curriculum, the teacher too (cached under --cache)
     t_fit, t = time.perf_counter() - t, time.perf_counter()
-    say(f"CPMM: {len(est.history_)} epochs, {t_fit:.1f} s")
+    say(f"training: done, {len(est.history_)} epochs, best epoch {est.best_epoch_}, {t_fit:.1f} s")
+    say("scoring: the extracted mixture on the training" + (" and test sets" if test is not None else " set"))
     res = dict(train=score(est, train), test=None if test is None else score(est, test))
     t_eval, t = time.perf_counter() - t, time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     est.save(out)
-    (out / 'preprocess.json').write_text(json.dumps(dict(prep, data=data, seed=seed, test_size=None if test is None else len(test.X))))
+    (out / 'preprocess.json').write_text(json.dumps(dict(prep, data=data, seed=seed, test_size=None if test is None else len(test.X),
+                                                          rows=rows)))
+    say(f"figures: drawing into {out}/")
     figs = figures(est, prep, train, test, out)
     t_total = time.perf_counter() - t0
     m = est.mixture_
@@ -230,12 +331,12 @@ def _fit(data, out, labels, train_size, test_size, test_fraction, n_clusters, n_
                    seconds=dict(load=t_load, fit=t_fit, evaluate=t_eval, save_and_figures=time.perf_counter() - t, total=t_total),
                    model=dict(C=m.C, G=m.G, M=m.M, R=m.R, n_parameters=est.n_parameters(), epochs=len(est.history_)),
                    settings=dict(labels=labels, train_size=train_size, test_size=test_size, test_fraction=test_fraction,
-                                 curriculum=curriculum, estimator=est.get_params()),
+                                 curriculum=curriculum, checkpoint=checkpoint, estimator=est.get_params()),
                    files=sorted(p.name for p in out.iterdir() if p.is_file()) + (['metrics.json'] if not (out / 'metrics.json').exists() else []),
                    figures=figs)
     (out / 'metrics.json').write_text(json.dumps(metrics, indent=1, default=str))
-    print(f"train: {_line(res['train'])}")
-    if test is not None: print(f"test:  {_line(res['test'])}")
+    print(_line(res['train'], 'train'))
+    if test is not None: print(_line(res['test'], 'test'))
     say(f"wrote {out}/: {', '.join(metrics['files'])} ({t_total:.1f} s in all)")
     return metrics, train, test
 
@@ -244,65 +345,110 @@ def cpmm_fit(data:str,                # spiral, broken_circles, moons, mnist, mn
              labels:str|None=None,    # tables: a .npy/.csv file of integer labels, one per row, to score the clustering
              train_size:int|None=None,# toys: points (default 3000); images: use the first TRAIN_SIZE training images
              test_size:int|None=None, # toys: test points (default 3000); images: the first TEST_SIZE test images
-             test_fraction:float=0.2, # tables: fraction of rows held out for testing
+             test_fraction:float=0.2, # tables: fraction of rows held out for testing (`cpmm eval` on the same table scores them)
              n_clusters:int|None=None,# C, trajectories (default: the data set's classes; tables: distinct labels, else 10)
-             n_components:int|None=None, # G, components per trajectory (default 25)
-             rank:int|None=None,      # R, rank of each component's covariance (default 1; images 8)
-             init:str|None=None,      # initialization, one of cpmm.model.INITS (default: the estimator's 'auto')
-             epochs:int|None=None,    # most epochs on the data (default: the estimator's, with early stopping; after a curriculum 20; images 4, or 15 without curriculum)
-             n_spaces:int|None=None,  # curriculum spaces (default 51; images 11)
-             teacher_steps:int|None=None, # teacher flow's optimizer steps (default 2000; images 1500)
-             curriculum:bool=False,   # train through the curriculum of a teacher flow (default: on the data only, as the estimator)
-             seed:int=0,              # seeds the data (toys), the teacher and the CPMM
+             n_components:int|None=None, # G, components per trajectory (default {n_components}; images 25)
+             rank:int|None=None,      # R, rank of each component's covariance, less than the number of features (default {rank}; images 8)
+             init:str|None=None,      # initialization, one of cpmm.model.INITS (default: the estimator's {init!r})
+             epochs:int|None=None,    # most epochs on the data, with early stopping (default: the estimator's {epochs}; with --curriculum 20 after the spaces; images 15, or 4 after a curriculum)
+             n_spaces:int|None=None,  # --curriculum: spaces from the teacher's latent space to the data (default {n_spaces}; images 11)
+             teacher_steps:int|None=None, # --curriculum: the teacher flow's optimizer steps (default {teacher_steps}; images 1500)
+             curriculum:bool=False,   # opt-in, off by default: first train through the curriculum of spaces of a teacher flow, then on the data (without it: on the data only, as the estimator)
+             seed:int=0,              # seeds the data (toys), the split (tables), the teacher and the CPMM
              device:str='cpu',        # cpu or cuda
              cache:str|None=None,     # folder caching teachers and spaces (default $CPMM_CACHE or ~/.cache/cpmm)
-             progress:bool=True,      # progress bars and messages (--quiet: results only)
+             checkpoint:str|None=None,# checkpoint file of the training, written every epoch; if it exists, the fit resumes from it (same data and settings; --epochs may change)
+             progress:bool=True,      # progress bars and a line per phase (--quiet: results only)
             ) -> dict:
     "Train a CPMM on DATA and write the model, its extracted mixture, metrics.json and figures into OUT."
     return _fit(data, out, labels, train_size, test_size, test_fraction, n_clusters, n_components, rank, init, epochs,
-                n_spaces, teacher_steps, curriculum, seed, device, cache, progress)[0]
+                n_spaces, teacher_steps, curriculum, seed, device, cache, checkpoint, progress)[0]
 
 # %% ../nbs/12_cli.ipynb #7a7eeede
+def _read_json(path:Path, what:str) -> dict:
+    "A JSON object from `path`, or a ValueError naming the file."
+    try: d = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{path} is not valid JSON ({e}); {what}") from None
+    if not isinstance(d, dict): raise ValueError(f"{path} must hold a JSON object, got {type(d).__name__}; {what}")
+    return d
+
 def load_model(model:str|Path, # a folder written by `cpmm fit --out`
               ) -> tuple[CPMM, dict]: # the estimator and its preprocessing (`preprocess.json`)
     "A model folder written by `cpmm fit`: the fitted `CPMM` and the preprocessing of its training data."
+    from safetensors import safe_open
     model = Path(model)
+    again = "rerun `cpmm fit` to write the model again."
     if not model.is_dir(): raise FileNotFoundError(f"No model folder {model}; give a folder written by `cpmm fit --out`.")
-    if not (model / 'preprocess.json').is_file(): raise FileNotFoundError(f"{model} has no preprocess.json; give a folder written by `cpmm fit --out`.")
-    return CPMM.load(model), json.loads((model / 'preprocess.json').read_text())
+    for name in ('config.json', 'param.safetensors', 'mixture.safetensors', 'preprocess.json'):
+        if not (model / name).is_file(): raise FileNotFoundError(f"{model} has no {name}; give a folder written by `cpmm fit --out`.")
+    prep = _read_json(model / 'preprocess.json', again)
+    if prep.get('kind') not in ('toy', 'image', 'table'):
+        raise ValueError(f"{model / 'preprocess.json'} names no data kind (toy, image or table); {again}")
+    cfg = _read_json(model / 'config.json', again)
+    for name in ('param.safetensors', 'mixture.safetensors'):
+        try:
+            with safe_open(str(model / name), framework='pt') as f:
+                for k in f.keys(): f.get_tensor(k)
+        except Exception as e: raise ValueError(f"{model / name} is damaged or truncated ({e}); {again}") from None
+    try: est = CPMM.load(model)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{model / 'config.json'} does not describe the saved model ({type(e).__name__}: {e}); {again}") from None
+    if prep['kind'] == 'table' and len(prep.get('mean', [])) != est.n_features_in_:
+        raise ValueError(f"{model / 'preprocess.json'} standardizes {len(prep.get('mean', []))} columns but the model has "
+                         f"{est.n_features_in_} features; {again}")
+    return est, prep
+
+def _table_rows(data:str, prep:dict, split:str) -> tuple[np.ndarray|None, str]:
+    "The rows of table `data` to score and what they are: the held-out (or training) rows if the model was fitted on this very table, else all."
+    rows, n = prep.get('rows'), len(read_table(data))
+    if not rows or not Path(data).is_file() or _sha256(data) != rows['sha256']:
+        return None, f"all {n} rows: not the table the model was fitted on"
+    idx = rows['test' if split == 'test' else 'train']
+    if split == 'test' and not idx:
+        raise ValueError(f"The model was fitted on all rows of {data} (--test-fraction 0): no rows were held out; use --split train.")
+    return np.asarray(idx), (f"the {len(idx)} rows of {n} held out by `cpmm fit`" if split == 'test' else
+                            f"the {len(idx)} training rows of {n}")
 
 def eval_data(data:str,            # a data set name or a .npy/.csv table
               prep:dict,           # the model's preprocessing (from `load_model`)
-              split:str='test',    # the split of a named data set
+              split:str='test',    # the split of a named data set; of the table the model was fitted on: its held-out or training rows
               size:int|None=None,  # the first `size` samples; None: all (a toy: as many as in `fit`)
               labels:str|None=None,# tables: a file of labels
               seed:int|None=None,  # seeds the toys and the dequantization; None: the one of `fit`
              ) -> Data:
-    "DATA loaded and preprocessed as the model's training data was (a toy's test set as in `fit`)."
+    "DATA loaded and preprocessed as the model's training data was (a toy's test set as in `fit`; a table's held-out rows if it is the table of `fit`)."
     if data_kind(data) == 'toy' and prep.get('data') == data and size is None: size = prep.get('test_size')
     s = prep.get('seed', 0) if seed is None else seed
     X, y = load_raw(data, split, size, s, labels)
-    return preprocess(X, y, prep, data, s + (split == 'test'))
+    d = preprocess(X, y, prep, data, s + (split == 'test'))
+    d.rows = f"{split} split" if data_kind(data) != 'table' else d.rows
+    if data_kind(data) == 'table':
+        idx, d.rows = _table_rows(data, prep, split)
+        if idx is not None: d.X, d.y = d.X[idx], None if d.y is None else d.y[idx]
+    return d
 
 def cpmm_eval(model:str,              # a folder written by `cpmm fit --out`
               data:str,               # a data set name or a .npy/.csv table, preprocessed as the training data
               ood:str|None=None,      # a second data set: AUROC/AUPR of likelihood thresholding, DATA positive
               labels:str|None=None,   # tables: labels of DATA, one per row
-              split:str='test',       # train or test split of a named data set
+              split:str='test',       # train or test split of a named data set, or of the table `cpmm fit` split (another table: all rows)
               test_size:int|None=None,# toys: points (default: as in fit); images: the first TEST_SIZE
               seed:int|None=None,     # toys and dequantization: the seed (default: the one of fit)
              ) -> dict:
-    "Print the bits/dim (images) or nats/dim, the cluster accuracy and OOD scores of a saved model on DATA."
+    "Print the NLL in bits/dim (images) or nats/dim, the cluster accuracy and OOD scores of a saved model on DATA."
     est, prep = load_model(model)
     d = eval_data(data, prep, split, test_size, labels, seed)
     if d.X.shape[1] != est.n_features_in_: raise ValueError(f"{data} has {d.X.shape[1]} features but the model was fitted on {est.n_features_in_}.")
-    res = dict(model=str(model), data=data, **score(est, d))
-    print(f"{data} ({split if data_kind(data) != 'table' else 'all rows'}): {_line(res)}")
-    if ood is not None:
+    o = None
+    if ood is not None:                               # loaded up front: a bad --ood fails before the evaluation
         o = eval_data(ood, prep, split, test_size, None, seed)
         if o.X.shape[1] != est.n_features_in_: raise ValueError(f"--ood {ood} has {o.X.shape[1]} features but the model was fitted on {est.n_features_in_}.")
-        res['ood'] = dict(data=ood, n=len(o.X), nats_per_dim=score(est, o)['nats_per_dim'], **ood_scores(_log_lik(est, d), _log_lik(est, o)))
-        print(f"OOD {data} vs {ood}: AUROC {res['ood']['auroc']:.4f}, AUPR {res['ood']['aupr']:.4f}")
+    res = dict(model=str(model), data=data, rows=d.rows, **score(est, d))
+    print(_line(res, f"{data} ({d.rows})"))
+    if o is not None:
+        res['ood'] = dict(data=ood, rows=o.rows, n=len(o.X), nats_per_dim=score(est, o)['nats_per_dim'],
+                          **ood_scores(_log_lik(est, d), _log_lik(est, o)))
+        print(f"OOD {data} vs {ood} ({o.rows}): AUROC {res['ood']['auroc']:.4f}, AUPR {res['ood']['aupr']:.4f}")
     return res
 
 # %% ../nbs/12_cli.ipynb #d6ba5403
@@ -317,8 +463,8 @@ def cpmm_demo(out:str='cpmm-demo',    # folder for the model, metrics.json and f
     "The spiral toy end to end with the estimator's defaults (CPMM, extraction, figures, metrics) beside a GaussianMixture."
     from sklearn.mixture import GaussianMixture
     t0 = time.perf_counter()
-    m, train, test = _fit('spiral', out, None, DEMO['train_size'], DEMO['test_size'], 0.2, None, None, None, None, None,
-                          None, None, False, seed, device, cache, progress)
+    m, train, test = _fit('spiral', out, train_size=DEMO['train_size'], test_size=DEMO['test_size'], seed=seed, device=device,
+                          cache=cache, progress=progress)
     t = time.perf_counter()
     g = GaussianMixture(5, covariance_type='full', random_state=seed).fit(train.X.numpy())
     m['baseline'] = dict(model="sklearn GaussianMixture(5, 'full')", seconds=time.perf_counter() - t,
@@ -326,9 +472,9 @@ def cpmm_demo(out:str='cpmm-demo',    # folder for the model, metrics.json and f
     m['seconds']['demo'] = time.perf_counter() - t0
     (Path(out) / 'metrics.json').write_text(json.dumps(m, indent=1, default=str))
     b, c = m['baseline'], m['test']
-    print(f"\n{'test set (' + str(c['n']) + ' points)':<36} {'NLL (nats/dim, lower is better)':>31} {'cluster acc':>11}")
-    print(f"{'CPMM (defaults, 5 x 25, rank 1)':<36} {c['nats_per_dim']:31.4f} {c['cluster_accuracy']:11.4f}")
-    print(f"{b['model']:<36} {b['nats_per_dim']:31.4f} {b['cluster_accuracy']:11.4f}")
+    print(f"\n{'spiral, ' + str(c['n']) + ' test points':<36} {'test NLL (nats/dim, lower is better)':>36} {'cluster acc':>11}")
+    print(f"{'CPMM (defaults, 5 x 25, rank 1)':<36} {c['nats_per_dim']:36.4f} {c['cluster_accuracy']:11.4f}")
+    print(f"{b['model']:<36} {b['nats_per_dim']:36.4f} {b['cluster_accuracy']:11.4f}")
     print(f"demo: {m['seconds']['demo']:.0f} s")
     return m
 
@@ -336,7 +482,7 @@ def cpmm_demo(out:str='cpmm-demo',    # folder for the model, metrics.json and f
 COMMANDS = {'fit': cpmm_fit, 'eval': cpmm_eval, 'demo': cpmm_demo}
 _TYPES = {'int': int, 'float': float, 'str': str}
 _CHOICES = {'device': ('cpu', 'cuda'), 'split': ('train', 'test'), 'init': INITS}
-_METAVARS = {'out': 'DIR', 'cache': 'DIR', 'model': 'MODEL', 'labels': 'FILE', 'ood': 'DATA', 'int': 'N', 'float': 'X'}
+_METAVARS = {'out': 'DIR', 'cache': 'DIR', 'checkpoint': 'FILE', 'model': 'MODEL', 'labels': 'FILE', 'ood': 'DATA', 'int': 'N', 'float': 'X'}
 
 class _Parser(argparse.ArgumentParser):
     "argparse with errors as `cpmm: error: ...` and exit code 2."
@@ -345,19 +491,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"cpmm: error: {message}\n")
 
 def _docs(f) -> dict:
-    "The inline comments of f's parameters (empty when the source is not available)."
-    try: return {k: v for k, v in docments(f).items() if v}
+    "The inline comments of f's parameters, `{name}` filled in with the estimator's defaults (empty when the source is not available)."
+    try: docs = {k: v for k, v in docments(f).items() if v}
     except Exception: return {}
+    for k, v in CPMM().get_params().items():
+        docs = {p: h.replace('{' + k + '!r}', repr(v)).replace('{' + k + '}', str(v)) for p, h in docs.items()}
+    return docs
 
 def _add_arguments(p:argparse.ArgumentParser, f):
-    "Add f's parameters to p: positionals, --no-x flags, --progress/--quiet, and typed options."
+    "Add f's parameters to p: positionals, --no-x flags, --quiet, and typed options."
     docs = _docs(f)
     for k, prm in inspect.signature(f).parameters.items():
         h, flag, default = docs.get(k), '--' + k.replace('_', '-'), prm.default
         if default is inspect.Parameter.empty: p.add_argument(k, metavar=k.upper(), help=h)
-        elif k == 'progress':
-            p.add_argument('--progress', dest=k, action='store_true', default=default, help=h)
-            p.add_argument('--quiet', dest=k, action='store_false', help='no progress bars or messages, results only')
+        elif k == 'progress':                           # on by default: only the switch to turn it off
+            p.add_argument('--quiet', dest=k, action='store_false', default=default,
+                           help='no progress bars or phase lines, results only')
         elif isinstance(default, bool):
             if default: p.add_argument(f"--no-{k.replace('_', '-')}", dest=k, action='store_false', help=h)
             else: p.add_argument(flag, dest=k, action='store_true', help=h)
@@ -371,6 +520,7 @@ def _add_arguments(p:argparse.ArgumentParser, f):
 def parser() -> argparse.ArgumentParser:
     "The `cpmm` command line: subcommands fit, eval and demo."
     p = _Parser(prog='cpmm', description='Continuously Parameterized Mixture Models: fit, evaluate, demo.')
+    p.add_argument('--version', action='version', version=f'cpmm {__version__}')
     sub = p.add_subparsers(dest='command', metavar='{fit,eval,demo}')
     for name, f in COMMANDS.items():
         _add_arguments(sub.add_parser(name, help=f.__doc__, description=f.__doc__), f)
@@ -378,7 +528,7 @@ def parser() -> argparse.ArgumentParser:
 
 # %% ../nbs/12_cli.ipynb #9f588119
 def main(argv:list[str]|None=None) -> int:
-    "The `cpmm` command: parse argv (default `sys.argv[1:]`) and run the subcommand; errors exit with code 2."
+    "The `cpmm` command: parse argv (default `sys.argv[1:]`) and run the subcommand; errors exit with code 2, Ctrl-C with 130."
     p = parser()
     a = vars(p.parse_args(argv))
     cmd = a.pop('command')
@@ -387,6 +537,12 @@ def main(argv:list[str]|None=None) -> int:
     except (ValueError, OSError) as e:
         print(f"cpmm: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        ck = a.get('checkpoint')
+        hint = (f"; {ck} holds the last finished epoch: run the same command again to resume" if ck and Path(ck).exists()
+                else "; `cpmm fit --checkpoint FILE` makes a fit resumable" if cmd == 'fit' else '')
+        print(f"\ncpmm: interrupted{hint}", file=sys.stderr)
+        raise SystemExit(130) from None
     return 0
 
 # %% ../nbs/12_cli.ipynb #4b2fe54c

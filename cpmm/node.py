@@ -481,9 +481,24 @@ def config(self:NodeMFA) -> dict:
             'per_trajectory_ode': self.per_trajectory_ode}
 
 # %% ../nbs/04_node.ipynb #75ad100e
+_KINETO_LOG = r'^(USDT|STAGE|INFO|WARNING|ERROR):\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d+:\d+ \S+\.cpp:\d+\] '
+
 def _peak_memory(step) -> float:
     "Peak of CPU tensor memory allocated while running `step()`, in bytes, from `torch.profiler`'s allocation events."
+    import os, re, sys, tempfile
     from torch.profiler import profile, ProfilerActivity
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof: step()
-    ev = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == '[memory]')
+    # The profiler's C++ library (kineto) logs to file descriptor 2 on every run, and on a machine without a GPU
+    # adds "ERROR ... gpuGetDeviceCount failed": hold its log lines back while profiling; pass any other output on.
+    sys.stderr.flush()
+    saved, held = os.dup(2), tempfile.TemporaryFile()
+    os.dup2(held.fileno(), 2)
+    try:
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof: step()
+        ev = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == '[memory]')
+    finally:
+        sys.stderr.flush(); os.dup2(saved, 2); os.close(saved)
+        held.seek(0)
+        rest = [l for l in held.read().decode(errors='replace').splitlines(True) if not re.match(_KINETO_LOG, l)]
+        held.close()
+        if rest: sys.stderr.write(''.join(rest))
     return float(np.max(np.cumsum([b for _, b in ev]), initial=0))

@@ -16,7 +16,7 @@ from matplotlib.patches import Ellipse
 from .mfa import MFA, HierarchicalMFA
 
 # %% auto #0
-__all__ = ['plot_mixture', 'plot_spaces', 'plot_samples', 'plot_trajectory_means', 'plot_images']
+__all__ = ['principal_plane', 'plot_mixture', 'plot_spaces', 'plot_samples', 'plot_trajectory_means', 'plot_images']
 
 # %% ../nbs/11_viz.ipynb #8932ec88
 def _np(x, name:str='x') -> np.ndarray:
@@ -92,14 +92,57 @@ def _new_ax(ax:Axes|None, figsize=(5, 5)) -> Axes:
     return plt.subplots(figsize=figsize)[1] if ax is None else ax
 
 # %% ../nbs/11_viz.ipynb #6ae25e46
-def _ellipses(h:HierarchicalMFA, n_std:float) -> tuple[np.ndarray, ...]:
-    "Centres (K, 2), full widths and heights (K,) and angles in degrees (K,) of a 2-D mixture's K = C·G components."
-    mu, A, d = _np(h.mu).reshape(-1, 2), _np(h.A).reshape(h.C * h.G, 2, h.R), np.exp(_np(h.log_d)).reshape(-1, 2)
-    S = A @ A.transpose(0, 2, 1) + d[:, :, None] * np.eye(2)
+def _ellipses(h:HierarchicalMFA, n_std:float, P:np.ndarray|None=None) -> tuple[np.ndarray, ...]:
+    "Centres (K, 2), full widths and heights (K,) and angles in degrees (K,) of the K = C·G components of a 2-D mixture, or of the projection x @ P (P: (M, 2)) of any mixture."
+    K, M = h.C * h.G, h.M
+    mu, A, d = _np(h.mu).reshape(K, M), _np(h.A).reshape(K, M, h.R), np.exp(_np(h.log_d)).reshape(K, M)
+    if P is None:
+        if M != 2: raise ValueError(f"The mixture is over {M} dims; give a projection P (M, 2).")
+        P = np.eye(2)
+    PA = np.einsum('mi,kmr->kir', P, A)
+    S = PA @ PA.transpose(0, 2, 1) + np.einsum('mi,km,mj->kij', P, d, P)   # P^T (A A^T + D) P
     val, vec = np.linalg.eigh(S)                                   # ascending eigenvalues, eigenvectors in columns
     val = np.maximum(val, 0)
     angle = np.degrees(np.arctan2(vec[:, 1, 1], vec[:, 0, 1]))      # direction of the major axis
-    return mu, 2 * n_std * np.sqrt(val[:, 1]), 2 * n_std * np.sqrt(val[:, 0]), angle
+    return mu @ P, 2 * n_std * np.sqrt(val[:, 1]), 2 * n_std * np.sqrt(val[:, 0]), angle
+
+def _projection(M:int, dims, plane) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    "The projection (P (M, 2), centre (M,)) of `dims` or `plane` (or the identity of 2-D data), and the default axis names."
+    if plane is not None:
+        if dims is not None: raise ValueError("Pass `dims` or `plane`, not both.")
+        if not isinstance(plane, (tuple, list)) or len(plane) < 2: raise ValueError("`plane` must be (P, centre), e.g. `principal_plane(X)[:2]`.")
+        P, c = _np(plane[0], 'plane[0]'), _np(plane[1], 'plane[1]').reshape(-1)
+        if P.shape != (M, 2) or c.shape != (M,): raise ValueError(f"`plane` must be (P (M, 2), centre (M,)) with M = {M}, got {P.shape} and {c.shape}.")
+        return P, c, ['direction 1', 'direction 2']
+    if dims is None:
+        if M != 2: raise ValueError(f"The mixture is over {M} dims; pass `dims=(i, j)` to plot its marginal over two of them, or `plane=`.")
+        d = [0, 1]
+    else:
+        d = np.asarray(dims).reshape(-1)
+        if len(d) != 2: raise ValueError(f"`dims` must name two dimensions (i, j), got {dims!r}.")
+        d = [int(i) for i in d]
+        if not all(0 <= i < M for i in d): raise ValueError(f"`dims` {d} out of range for {M} dims.")
+        if d[0] == d[1]: raise ValueError(f"`dims` {d} repeated: name two different dims.")
+    P = np.zeros((M, 2)); P[d[0], 0] = P[d[1], 1] = 1
+    return P, np.zeros(M), [f'x[{d[0]}]', f'x[{d[1]}]']
+
+def _names(names, default:list[str]) -> list[str]:
+    if names is None: return default
+    names = [str(n) for n in names]
+    if len(names) != 2: raise ValueError(f"`names` must be the two axis labels, got {names!r}.")
+    return names
+
+# %% ../nbs/11_viz.ipynb #5e1f0a7c
+def principal_plane(X,                      # (N, M) data, M >= 2
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: # P (M, 2) orthonormal, centre (M,), fractions of variance (2,)
+    "The two leading principal directions of X, for `plane=` of the plots: x is drawn at (x - centre) @ P."
+    X = _np(X, 'X')
+    if X.ndim != 2 or X.shape[1] < 2 or len(X) < 2: raise ValueError(f"`X` must be (N, M) with N, M >= 2, got {X.shape}.")
+    c = X.mean(0)
+    _, sv, Vt = np.linalg.svd(X - c, full_matrices=False)
+    var = sv ** 2
+    P = Vt[:2].T * np.where(Vt[:2].sum(1) < 0, -1, 1)              # a fixed sign: each direction's loadings sum to >= 0
+    return P, c, var[:2] / max(var.sum(), np.finfo(float).tiny)
 
 # %% ../nbs/11_viz.ipynb #8659790c
 def plot_mixture(mixture,                  # `HierarchicalMFA` (C, G, M), flat `MFA`, fitted `CPMM` or parameterization
@@ -107,33 +150,60 @@ def plot_mixture(mixture,                  # `HierarchicalMFA` (C, G, M), flat `
                  y=None,                   # (N,) labels colouring the data; None: the mixture's predicted cluster
                  ax:Axes|None=None,        # axes to draw on; a new figure if None
                  n_std:float=2.,           # ellipses at this many standard deviations (Mahalanobis radius)
-                 dims:tuple|None=None,     # (i, j): draw the marginal over dims i and j; needed when M != 2
+                 dims:tuple|None=None,     # (i, j): draw the marginal over dims i and j; M != 2 needs it or `plane`
                  means:bool=True,          # join each trajectory's means in pseudotime order, a dot at t = 0
-                 s:float=3.,               # marker size of the data
-                 alpha:float=.3,           # opacity of the data
+                 s:float=6.,               # marker size of the data
+                 alpha:float=.6,           # opacity of the data
                  lw:float=.8,              # line width of the ellipses and mean paths
+                 plane:tuple|None=None,    # (P (M, 2), centre (M,)): draw the projection (x - centre) @ P instead, e.g. `principal_plane(X)[:2]`
+                 names:list|None=None,     # the two axis labels (default x[i], x[j])
+                 title:str|None=None,      # default: what is drawn
+                 legend:bool=True,         # a legend naming the clusters, the ellipses and the paths
+                 ellipse_alpha:float=1.,   # opacity of the heaviest component's ellipse (lighter ones fade with their weight)
                 ) -> Axes:
-    "Data, and each component as a covariance ellipse coloured by trajectory, the means joined in pseudotime order (the paper's figures 1 and 3)."
+    "Data, and each component as a covariance ellipse coloured by trajectory, its opacity by its weight, the means joined in pseudotime order (the paper's figures 1 and 3)."
     h = _as_mixture(mixture)
     n_std = _check_pos(n_std, 'n_std')
-    h2, d = _plane(h, dims)
+    P, c0, default = _projection(h.M, dims, plane)
+    given = y is not None
     if X is not None:
         X = _data(X, h.M)
         y = _labels(y, len(X)) if y is not None else _predict(h, X)
     elif y is not None: raise ValueError("`y` colours the data: pass `X` with it.")
     pal = _palette(_n_colors(np.arange(h.C), y))
     ax = _new_ax(ax)
-    if X is not None: ax.scatter(X[:, d[0]], X[:, d[1]], s=s, c=_label_colors(y, pal), alpha=alpha, linewidths=0, zorder=1)
-    centre, w, hgt, ang = _ellipses(h2, n_std)
+    if X is not None:
+        Z = (X - c0) @ P
+        ax.scatter(Z[:, 0], Z[:, 1], s=s, c=_label_colors(y, pal), alpha=alpha, linewidths=0, zorder=1)
+    centre, w, hgt, ang = _ellipses(h, n_std, P)
+    centre = centre - c0 @ P
+    wt = np.exp(_np(h.flatten().log_weights))
+    op = _check_pos(ellipse_alpha, 'ellipse_alpha') * (1 - .85 * (1 - wt / wt.max()))   # by weight: the heaviest ellipse_alpha, none below 15% of it
     for k in range(h.C * h.G):
-        ax.add_patch(Ellipse(centre[k], w[k], hgt[k], angle=ang[k], fill=False, edgecolor=pal[k // h.G], lw=lw, zorder=2))
+        ax.add_patch(Ellipse(centre[k], w[k], hgt[k], angle=ang[k], fill=False, edgecolor=(*pal[k // h.G][:3], op[k]), lw=lw, zorder=2))
     if means:
         mu = centre.reshape(h.C, h.G, 2)
         for c in range(h.C):
             ax.plot(mu[c, :, 0], mu[c, :, 1], '-', color=pal[c], lw=lw, zorder=3)
             ax.plot(mu[c, :1, 0], mu[c, :1, 1], 'o', color=pal[c], ms=4, zorder=3)
     ax.set_aspect('equal'); ax.autoscale_view()
-    ax.set_xlabel(f'x[{d[0]}]'); ax.set_ylabel(f'x[{d[1]}]')
+    xl, yl = _names(names, default)
+    ax.set_xlabel(xl); ax.set_ylabel(yl)
+    ax.set_title(title if title is not None else
+                 f"{h.C} trajectories × {h.G} components, {n_std:g}σ ellipses" + ('' if X is None else f", {len(X)} points"), fontsize=10)
+    if legend:
+        from matplotlib.lines import Line2D
+        eta = wt.reshape(h.C, h.G).sum(1)
+        show = list(range(min(h.C, 10)))
+        hs = [Line2D([], [], color=pal[c], marker='o' if X is not None else None, ms=4, lw=lw,
+                     label=f"cluster {c} ({100 * eta[c]:.0f}% of the weight)") for c in show]
+        if h.C > len(show): hs.append(Line2D([], [], ls='', label=f"... {h.C - len(show)} more clusters"))
+        hs.append(Line2D([], [], color='k', lw=lw, label=f"ellipse: a component at {n_std:g}σ, opacity by weight"))
+        if means: hs.append(Line2D([], [], color='k', lw=lw, marker='o', ms=3, markevery=[0],
+                                   label="means in pseudotime order, dot at t = 0"))
+        if X is not None: hs.append(Line2D([], [], ls='', marker='o', color='.5', ms=4,
+                                           label='points: ' + ('coloured by their labels' if given else 'coloured by predicted cluster')))
+        ax.legend(handles=hs, loc='upper left', bbox_to_anchor=(1.02, 1), fontsize=7, frameon=False, borderaxespad=0)
     return ax
 
 # %% ../nbs/11_viz.ipynb #9b17846d
@@ -161,8 +231,9 @@ def plot_spaces(spaces,                    # (T, N, M) array or tensor, or a seq
                 fig:Figure|None=None,      # figure to draw the row of panels in; a new one if None
                 s:float=2.,                # marker size
                 alpha:float=.5,            # opacity
+                title:str|None=None,       # the figure's title; default: what the spaces are
                ) -> Figure:
-    "A row of `n_panels` spaces from the latent space to the data, titled with their flow time v (the paper's figure 2)."
+    "A row of `n_panels` spaces from the latent space to the data, each titled with its flow time v and named beneath (the paper's figure 2)."
     T = _space_list(spaces)
     n_panels = _check_count(n_panels, 'n_panels')
     v = getattr(spaces, 'v', None) if v is None else v
@@ -187,7 +258,17 @@ def plot_spaces(spaces,                    # (T, N, M) array or tensor, or a seq
         ax.scatter(z[:, dims[0]], z[:, dims[1]], s=s, c=col, alpha=alpha, linewidths=0)
         ax.set_title(f'v = {v[i]:.2f}'); ax.set_aspect('equal', adjustable='datalim')
         ax.set_xticks([]); ax.set_yticks([])
+        ax.set_xlabel(_space_name(v[i], v), fontsize=8)
+    fig.suptitle(title if title is not None else
+                 f"The curriculum's spaces, {T} in all: the teacher flow's latent space (v = {v.max():g}) to the data (v = {v.min():g})"
+                 + ('' if y is None else '; colours: labels'), fontsize=9, y=1.0, va='bottom')
     return fig
+
+def _space_name(vi:float, v:np.ndarray) -> str:
+    "What the space at flow time vi is: the latent space, the data, or the flow between them."
+    if np.isclose(vi, v.max()) and np.isclose(v.max(), 1): return 'latent space N(0, I)'
+    if np.isclose(vi, v.min()) and np.isclose(v.min(), 0): return 'data space'
+    return f'the flow at time v = {vi:.2f}'
 
 # %% ../nbs/11_viz.ipynb #f5ad94b2
 def plot_samples(mixture,                  # `HierarchicalMFA` (C, G, M), flat `MFA`, fitted `CPMM` or parameterization
@@ -197,24 +278,39 @@ def plot_samples(mixture,                  # `HierarchicalMFA` (C, G, M), flat `
                  y=None,                   # (N,) labels colouring the data; None: the mixture's predicted cluster
                  dims:tuple|None=None,     # (i, j) to draw; needed when M != 2
                  fig:Figure|None=None,     # figure to draw the two panels in; a new one if None
-                 s:float=3.,               # marker size
-                 alpha:float=.5,           # opacity
+                 s:float=4.,               # marker size
+                 alpha:float=.6,           # opacity
+                 plane:tuple|None=None,    # (P (M, 2), centre (M,)): draw the projection (x - centre) @ P instead, e.g. `principal_plane(X)[:2]`
+                 names:list|None=None,     # the two axis labels (default x[i], x[j])
+                 title:str|None=None,      # the figure's title; default: what the colours are
                 ) -> Figure:
-    "The data beside `n` samples of the mixture on shared axes, samples coloured by the cluster that drew them (the paper's figure 3)."
+    "The data beside `n` samples of the mixture on shared axes, samples coloured by the cluster that drew them, both named in the title (the paper's figure 3)."
     h = _as_mixture(mixture)
     X = _data(X, h.M)
     n = len(X) if n is None else _check_count(n, 'n', 0)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)): raise ValueError(f"`seed` must be an integer, got {seed!r}.")
-    d = _plane(h, dims)[1]
+    P, c0, default = _projection(h.M, dims, plane)
+    xl, yl = _names(names, default)
+    given = y is not None
     y = _labels(y, len(X)) if y is not None else _predict(h, X)
     with torch.no_grad(): xs, cs = h.sample(n, generator=torch.Generator(device=h.mu.device).manual_seed(int(seed)))
     xs, cs = _np(xs), cs.cpu().numpy()
     pal = _palette(_n_colors(np.arange(h.C), y))
     fig = plt.figure(figsize=(8, 4)) if fig is None else fig
     axs = fig.subplots(1, 2, sharex=True, sharey=True)
-    for ax, Z, lab, title in ((axs[0], X, y, f'data ({len(X)})'), (axs[1], xs, cs, f'samples ({n})')):
-        ax.scatter(Z[:, d[0]], Z[:, d[1]], s=s, c=_label_colors(lab, pal), alpha=alpha, linewidths=0)
-        ax.set_title(title); ax.set_aspect('equal', adjustable='box')
+    for ax, Z, lab, t in ((axs[0], X, y, f'data ({len(X)})'), (axs[1], xs, cs, f'samples ({n})')):
+        Z = (Z - c0) @ P
+        ax.scatter(Z[:, 0], Z[:, 1], s=s, c=_label_colors(lab, pal), alpha=alpha, linewidths=0)
+        ax.set_title(t); ax.set_aspect('equal', adjustable='box'); ax.set_xlabel(xl)
+    axs[0].set_ylabel(yl)
+    fig.suptitle(title if title is not None else
+                 f"Colours: {'the labels' if given else 'the predicted cluster'} of each data point (left), "
+                 "the cluster that drew each sample (right)", fontsize=9, y=1.0, va='bottom')
+    from matplotlib.lines import Line2D
+    show = list(range(min(h.C, 10)))
+    hs = [Line2D([], [], ls='', marker='o', ms=4, color=pal[c], label=f'cluster {c}') for c in show]
+    if h.C > len(show): hs.append(Line2D([], [], ls='', label=f'... {h.C - len(show)} more'))
+    axs[1].legend(handles=hs, loc='upper left', bbox_to_anchor=(1.02, 1), fontsize=7, frameon=False, borderaxespad=0)
     return fig
 
 # %% ../nbs/11_viz.ipynb #7daa53e2

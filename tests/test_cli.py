@@ -1,7 +1,7 @@
 "The `cpmm` command (cpmm.cli): error exits, a fit + eval round trip on a tiny CSV table, metrics.json (the notebook 12_cli holds the worked examples)."
 import matplotlib
 matplotlib.use('Agg')
-import json, subprocess, sys
+import json, re, subprocess, sys
 from pathlib import Path
 import numpy as np
 import pytest
@@ -123,3 +123,173 @@ def test_python_dash_m(tmp_path):
     "`python -m cpmm.cli` runs main and exits with its code."
     r = subprocess.run([sys.executable, '-m', 'cpmm.cli', 'fit', 'nowhere.csv'], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2 and 'cpmm: error: No such file: nowhere.csv' in r.stderr
+
+
+def assert_error(code, err, *msgs):
+    "Exit code 2, a one-line `cpmm: error: ...` holding each of msgs, no traceback."
+    assert code == 2, (code, err)
+    assert 'cpmm: error: ' in err and all(m in err for m in msgs), err
+    assert 'Traceback' not in err, err
+
+
+def _copy_model(out, tmp_path):
+    import shutil
+    return Path(shutil.copytree(out, tmp_path / 'model'))
+
+
+@pytest.mark.parametrize('name, damage, msg', [
+    ('param.safetensors', 'truncate', 'is damaged or truncated'),
+    ('mixture.safetensors', 'truncate', 'is damaged or truncated'),
+    ('config.json', 'garble', 'is not valid JSON'),
+    ('preprocess.json', 'garble', 'is not valid JSON'),
+    ('config.json', 'empty object', 'does not describe the saved model'),
+    ('preprocess.json', 'empty object', 'names no data kind'),
+])
+def test_eval_damaged_model_names_the_file(fitted, table, tmp_path, capsys, name, damage, msg):
+    model = _copy_model(fitted[1], tmp_path)
+    f = model / name
+    if damage == 'truncate': f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+    elif damage == 'garble': f.write_text(f.read_text()[:-7])
+    else: f.write_text('{}')
+    code, _, err = run(['eval', str(model), str(table / 'x.csv')], capsys)
+    assert_error(code, err, str(f), msg)
+
+
+def test_eval_missing_ood_fails_before_scoring(fitted, table, capsys, monkeypatch):
+    import cpmm.cli
+    called = []
+    monkeypatch.setattr(cpmm.cli, 'score', lambda *a, **k: called.append(1))
+    code, out, err = run(['eval', str(fitted[1]), str(table / 'x.csv'), '--ood', 'nosuch.csv'], capsys)
+    assert_error(code, err, 'No such file: nosuch.csv')
+    assert not called and out == ''                                  # nothing scored or printed before the error
+
+
+def test_rank_must_be_below_the_number_of_features(tmp_path, capsys, monkeypatch):
+    import cpmm.cli
+    monkeypatch.setattr(cpmm.cli.CPMM, 'fit', lambda *a, **k: pytest.fail('fit must not start'))
+    np.save(tmp_path / 'four.npy', np.random.default_rng(0).normal(size=(50, 4)))
+    code, _, err = run(['fit', str(tmp_path / 'four.npy'), '--rank', '10', '--out', str(tmp_path / 'm'), '--quiet'], capsys)
+    assert_error(code, err, '--rank 10 is too large for 4 features', '0 <= R <= 3')
+    code, _, err = run(['fit', str(tmp_path / 'four.npy'), '--rank', '4', '--out', str(tmp_path / 'm'), '--quiet'], capsys)
+    assert_error(code, err, '--rank 4 is too large for 4 features')
+
+
+def test_float32_overflow_names_the_file(tmp_path, capsys):
+    (tmp_path / 'huge.csv').write_text('a,b\n1,2\n3,1e300\n4,5\n')
+    code, _, err = run(['fit', str(tmp_path / 'huge.csv'), '--quiet'], capsys)
+    assert_error(code, err, str(tmp_path / 'huge.csv'), '1e+300', 'float32')
+
+
+def test_ctrl_c_is_one_line_and_exit_130(table, tmp_path, capsys, monkeypatch):
+    "Ctrl-C (KeyboardInterrupt) during the fit: `cpmm: interrupted`, exit 130, no traceback; the phase lines came first."
+    import cpmm.cli
+    def interrupted(self, X, y=None): raise KeyboardInterrupt
+    monkeypatch.setattr(cpmm.cli.CPMM, 'fit', interrupted)
+    code, out, err = run(['fit', str(table / 'x.csv'), '--out', str(tmp_path / 'm'), '--n-clusters', '2'], capsys)
+    assert code == 130 and 'cpmm: interrupted' in err and 'Traceback' not in err, err
+    assert '--checkpoint' in err                                     # how to make it resumable
+    lines = out.splitlines()                                         # what the command said before training started
+    assert any(l.startswith('data: ') and '96 training / 24 test samples, M = 3 features' in l and '24 of the 120 rows held out' in l
+               for l in lines), out
+    assert any(l.startswith('model: CPMM, C = 2 clusters x G = 25 components, rank R = 1') and 'no curriculum' in l
+               and 'up to 100 epochs' in l and 'early stopping after 10 epochs' in l for l in lines), out
+    assert lines[-1].startswith('training: ')
+
+
+def test_sigint_in_a_real_process(table, tmp_path):
+    "A real SIGINT to `python -m cpmm.cli fit` while it trains: exit 130 and `cpmm: interrupted`, no traceback."
+    import signal, time
+    p = subprocess.Popen([sys.executable, '-u', '-m', 'cpmm.cli', 'fit', str(table / 'x.csv'), '--out', str(tmp_path / 'm'),
+                          '--epochs', '100000', '--init', 'kmeans', '--cache', str(tmp_path / 'cache')],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in p.stdout:
+        if line.startswith('training: '): break
+    time.sleep(2)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 130 and 'cpmm: interrupted' in err and 'Traceback' not in err, err
+
+
+def test_checkpoint_resumes(table, tmp_path, capsys):
+    "`cpmm fit --checkpoint P` writes P (and its settings digest P.json); a second run with P continues from it."
+    ck, base = tmp_path / 'ck.pt', ['fit', str(table / 'x.csv'), '--labels', str(table / 'y.csv'), '--init', 'kmeans']
+    code, out, _ = run(base + ['--epochs', '1', '--out', str(tmp_path / 'a'), '--checkpoint', str(ck)], capsys)
+    assert code == 0 and ck.is_file() and (tmp_path / 'ck.pt.json').is_file()
+    assert f'checkpoint: {ck}, written every epoch' in out
+    first = json.loads((tmp_path / 'a' / 'config.json').read_text())['history']
+    code, out, _ = run(base + ['--epochs', '2', '--out', str(tmp_path / 'b'), '--checkpoint', str(ck)], capsys)
+    assert code == 0 and f'checkpoint: {ck} exists: resuming from it' in out, out
+    second = json.loads((tmp_path / 'b' / 'config.json').read_text())['history']
+    assert len(first) == 1 and len(second) == 2 and second[0] == first[0]     # epoch 1 restored, not retrained
+    code, _, err = run(base + ['--epochs', '2', '--n-components', '3', '--out', str(tmp_path / 'c'), '--checkpoint', str(ck)], capsys)
+    assert_error(code, err, 'other settings')                                  # another configuration's checkpoint
+
+
+def test_eval_scores_the_held_out_rows_of_the_fitted_table(fitted, table, tmp_path, capsys):
+    _, out = fitted
+    m = json.loads((out / 'metrics.json').read_text())
+    code, stdout, _ = run(['eval', str(out), str(table / 'x.csv'), '--labels', str(table / 'y.csv')], capsys)
+    assert code == 0 and 'the 24 rows of 120 held out by `cpmm fit`' in stdout, stdout
+    assert f"NLL (nats/dim, lower is better): {m['test']['nats_per_dim']:.4f}" in stdout    # the numbers of fit's test set
+    code, stdout, _ = run(['eval', str(out), str(table / 'x.csv'), '--split', 'train'], capsys)
+    assert 'the 96 training rows of 120' in stdout and f"{m['train']['nats_per_dim']:.4f}" in stdout
+    other = tmp_path / 'other.csv'
+    other.write_text((table / 'x.csv').read_text().replace('a,b,c', 'a,b,d'))         # the same numbers, another file
+    code, stdout, _ = run(['eval', str(out), str(other)], capsys)
+    assert code == 0 and 'all 120 rows: not the table the model was fitted on' in stdout, stdout
+
+
+def test_words(capsys):
+    "--version; help that states the real defaults; no --progress (there is --quiet); the NLL's sign named."
+    from cpmm import __version__
+    code, out, _ = run(['--version'], capsys)
+    assert code == 0 and out.strip() == f'cpmm {__version__}'
+    h = ' '.join(parser()._subparsers._group_actions[0].choices['fit'].format_help().split())
+    assert 'opt-in, off by default' in h and '--no-curriculum' not in h
+    assert f"the estimator's {CPMM().epochs}" in h and not re.search(r'default 20\b', h)
+    assert f'default {CPMM().n_spaces}' in h and f'default {CPMM().teacher_steps}' in h
+    assert '--progress' not in h and '--quiet' in h
+    with pytest.raises(SystemExit): parser().parse_args(['fit', 'x.csv', '--progress'])
+    capsys.readouterr()
+
+
+def test_fit_prints_the_nll_with_its_sign(table, tmp_path, capsys):
+    code, out, _ = run(['fit', str(table / 'x.csv'), '--out', str(tmp_path / 'm'), '--epochs', '1', '--init', 'kmeans', '--quiet'], capsys)
+    assert code == 0
+    assert out.splitlines()[0].startswith('train NLL (nats/dim, lower is better): ')
+    assert out.splitlines()[1].startswith('test NLL (nats/dim, lower is better): ')
+
+
+def drawn(monkeypatch):
+    "Record, for every figure `cpmm fit` saves: file name -> (suptitle, [(title, xlabel, ylabel, legend texts) per axes])."
+    from matplotlib.figure import Figure
+    seen, save = {}, Figure.savefig
+    def spy(fig, fname, *a, **k):
+        sup = fig._suptitle.get_text() if fig._suptitle is not None else ''
+        seen[Path(fname).name] = (sup, [(ax.get_title(), ax.get_xlabel(), ax.get_ylabel(),
+                                          [t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else [])
+                                         for ax in fig.axes])
+        return save(fig, fname, *a, **k)
+    monkeypatch.setattr(Figure, 'savefig', spy)
+    return seen
+
+
+def test_table_figures_use_the_column_names_and_principal_directions(table, tmp_path, capsys, monkeypatch):
+    seen = drawn(monkeypatch)
+    code, _, _ = run(['fit', str(table / 'x.csv'), '--out', str(tmp_path / 'm3'), '--epochs', '1', '--init', 'kmeans', '--quiet'], capsys)
+    assert code == 0
+    (title, xl, yl, legend), = seen['mixture.png'][1]
+    assert re.fullmatch(r'PC 1 \(\d+% of variance\)', xl) and re.fullmatch(r'PC 2 \(\d+% of variance\)', yl)
+    assert 'all 120 points of' in title and '(a, b, c)' in title and 'principal directions' in title
+    assert any(t.startswith('cluster 0') for t in legend) and any('opacity by weight' in t for t in legend)
+    sup, axes = seen['samples.png']
+    assert 'predicted cluster' in sup and 'the cluster that drew them' in sup and axes[0][1] == xl
+    g = np.random.default_rng(0)                                   # two columns: the table's own names and units
+    X = np.concatenate([g.normal((0, 100), (1, 10), (60, 2)), g.normal((5, 300), (1, 10), (60, 2))])
+    np.savetxt(tmp_path / 'hw.csv', X, delimiter=',', header='height_cm,weight_g', comments='')
+    seen.clear()
+    code, _, _ = run(['fit', str(tmp_path / 'hw.csv'), '--out', str(tmp_path / 'm2'), '--epochs', '1', '--init', 'kmeans',
+                      '--n-clusters', '2', '--quiet'], capsys)
+    assert code == 0
+    (title, xl, yl, _), = seen['mixture.png'][1]
+    assert (xl, yl) == ('height_cm', 'weight_g')

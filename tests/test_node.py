@@ -1,6 +1,9 @@
 "Bad-input and property tests for cpmm.node (the notebook 04_node holds the worked checks)."
 import json
 import math
+import os
+import subprocess
+import sys
 import pytest
 import torch
 from torch import nn
@@ -361,3 +364,14 @@ def test_distil_fits_targets_and_rejects_bad_shapes():
     torch.testing.assert_close(h.log_d.double(), P['log_d'], atol=0.1, rtol=0)
     with pytest.raises(ValueError, match=r"mu of shape \(C, G, M\) = \(2, G, 2\)"): p.distil({**P, 'mu': P['mu'][:1]})
     with pytest.raises(ValueError, match="`steps`"): p.distil(P, steps=-1)
+
+
+def test_peak_memory_is_quiet_on_stderr():
+    "The profiler's own log lines (and, without a GPU, its CUDA device-count error) do not reach stderr; other output does."
+    code = ("import os, torch\nfrom cpmm.node import _peak_memory\na = torch.randn(500, 500)\n"
+            "def step():\n    os.write(2, b'from the step\\n'); (a @ a).sum()\n"
+            "print(_peak_memory(step))")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    assert r.returncode == 0, r.stderr
+    assert abs(float(r.stdout) - 1e6) < 1e4                         # one 500 × 500 float32 temporary
+    assert r.stderr == 'from the step\n', r.stderr

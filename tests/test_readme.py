@@ -1,6 +1,7 @@
 "README.md is generated from nbs/index.ipynb, and its Quickstart holds the two commands CI runs."
-import re, subprocess, sys
+import os, re, subprocess, sys
 from pathlib import Path
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'tools'))
@@ -16,3 +17,21 @@ def test_quickstart_commands():
     for tag in ('quickstart-main', 'quickstart-test'):
         m = re.search(rf"<!-- {tag} -->\n```sh\n(.+?)\n```", text)
         assert m and m.group(1).startswith('pip install -e '), tag
+
+
+def snippets() -> list[str]:
+    "The python blocks of README.md, in order."
+    return re.findall(r"```python\n(.+?)\n```", (ROOT / 'README.md').read_text(), flags=re.S)
+
+
+def test_readme_has_snippets():
+    assert len(snippets()) >= 4
+
+
+@pytest.mark.parametrize('i', range(len(snippets())))
+def test_readme_snippet_runs_alone(i, tmp_path):
+    "Each python snippet of the README runs by itself in a fresh interpreter (its imports are all in it)."
+    code = snippets()[i]
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
+    r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=900)
+    assert r.returncode == 0, f"README snippet {i + 1} fails on its own:\n{code}\n---\n{r.stderr[-3000:]}"

@@ -12,7 +12,7 @@ from matplotlib.patches import Ellipse
 from cpmm.mfa import MFA, HierarchicalMFA
 from cpmm.direct import DirectMFA
 from cpmm.data import inverse_logit_transform
-from cpmm.viz import plot_mixture, plot_spaces, plot_samples, plot_trajectory_means, plot_images
+from cpmm.viz import plot_mixture, plot_spaces, plot_samples, plot_trajectory_means, plot_images, principal_plane
 
 
 @pytest.fixture(autouse=True)
@@ -250,3 +250,61 @@ def test_no_show(monkeypatch):
     mix = rand_mix(M=4)
     plot_mixture(mix, torch.randn(5, 4), dims=(0, 1)); plot_samples(mix, torch.randn(5, 4), dims=(0, 1))
     plot_spaces(np.zeros((3, 5, 2))); plot_trajectory_means(mix, (2, 2)); plot_images(np.zeros((2, 4)), (2, 2))
+
+
+# titles, axis labels and legends
+
+def legend_texts(ax):
+    lg = ax.get_legend()
+    return [] if lg is None else [t.get_text() for t in lg.get_texts()]
+
+
+def test_mixture_title_labels_legend_and_opacity_by_weight():
+    mix = rand_mix(2, 3, R=1)
+    mix = HierarchicalMFA(mix.mu, mix.A, mix.log_d, torch.log_softmax(torch.tensor([[0., 0., -2.], [0., -1., 0.]]), -1))
+    X = torch.randn(40, 2)
+    ax = plot_mixture(mix, X, names=['height (cm)', 'weight (kg)'])
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ('height (cm)', 'weight (kg)')
+    assert ax.get_title() == '2 trajectories × 3 components, 2σ ellipses, 40 points'
+    texts = legend_texts(ax)
+    assert texts[0].startswith('cluster 0 (') and texts[1].startswith('cluster 1 (')
+    assert any('opacity by weight' in t for t in texts) and any('predicted cluster' in t for t in texts)
+    w = mix.flatten().log_weights.exp().numpy()
+    op = np.array([e.get_edgecolor()[3] for e in ellipses(ax)])
+    np.testing.assert_allclose(op, 1 - .85 * (1 - w / w.max()), rtol=1e-6)     # the heaviest opaque, lighter ones fainter
+    assert 'coloured by their labels' in legend_texts(plot_mixture(mix, X, y=np.zeros(40, int)))[-1]
+    assert plot_mixture(mix, legend=False).get_legend() is None
+
+
+def test_principal_plane_and_projected_mixture():
+    g = np.random.default_rng(1)
+    X = g.normal(size=(400, 3)) * [4., 1., .2]
+    P, c, frac = principal_plane(X)
+    np.testing.assert_allclose(np.abs(P), np.eye(3)[:, :2], atol=.05)           # the axes of largest variance
+    assert frac[0] > frac[1] > 0 and frac.sum() < 1
+    mix = rand_mix(2, 3, M=3, R=2, dtype=torch.float64)
+    ax = plot_mixture(mix, X, plane=(P, c), names=['PC 1', 'PC 2'])
+    np.testing.assert_allclose(ax.collections[0].get_offsets(), (X - c) @ P, rtol=1e-6)
+    S = mix.flatten().covariance.numpy()                                        # reference: the projected covariances
+    val = np.sort(np.linalg.eigvalsh(P.T @ S @ P), -1)
+    np.testing.assert_allclose([e.width for e in ellipses(ax)], 4 * np.sqrt(val[:, 1]), rtol=1e-9)
+    np.testing.assert_allclose([e.center for e in ellipses(ax)], (mix.mu.reshape(-1, 3).numpy() - c) @ P, atol=1e-9)
+    with pytest.raises(ValueError, match='not both'): plot_mixture(mix, X, plane=(P, c), dims=(0, 1))
+    with pytest.raises(ValueError, match=r'P \(M, 2\)'): plot_mixture(mix, X, plane=(P[:2], c))
+    with pytest.raises(ValueError, match='N, M >= 2'): principal_plane(X[:, :1])
+
+
+def test_samples_say_what_the_colours_are():
+    mix, X = rand_mix(3, 4), torch.randn(30, 2)
+    fig = plot_samples(mix, X, names=['a', 'b'])
+    assert 'predicted cluster' in fig._suptitle.get_text() and 'the cluster that drew each sample' in fig._suptitle.get_text()
+    assert fig.axes[0].get_xlabel() == 'a' and fig.axes[0].get_ylabel() == 'b'
+    assert legend_texts(fig.axes[1]) == ['cluster 0', 'cluster 1', 'cluster 2']
+    assert 'the labels' in plot_samples(mix, X, y=np.zeros(30, int))._suptitle.get_text()
+
+
+def test_spaces_name_each_panel():
+    fig = plot_spaces(np.random.RandomState(0).randn(5, 20, 2), n_panels=3)
+    assert [a.get_title() for a in fig.axes] == ['v = 1.00', 'v = 0.50', 'v = 0.00']
+    assert [a.get_xlabel() for a in fig.axes] == ['latent space N(0, I)', 'the flow at time v = 0.50', 'data space']
+    assert "curriculum's spaces" in fig._suptitle.get_text()
