@@ -167,7 +167,8 @@ def _line(r:dict, what:str) -> str:
 # %% ../nbs/12_cli.ipynb #9fce2a5f
 def settings(kind:str, name:str, y:Tensor|None, n_clusters:int|None=None, n_components:int|None=None, rank:int|None=None,
              init:str|None=None, epochs:int|None=None, n_spaces:int|None=None, teacher_steps:int|None=None, curriculum:bool=False,
-             seed:int=0, device:str='cpu', cache:str|None=None, progress:bool=True, checkpoint:str|None=None) -> dict:
+             seed:int=0, device:str='cpu', cache:str|None=None, progress:bool=True, checkpoint:str|None=None,
+             teacher_seconds:float|None=None) -> dict:
     "The `CPMM` options for a `kind` data set: the defaults above, overridden by the values given."
     if device not in ('cpu', 'cuda'): raise ValueError(f"Unknown device {device!r}; use 'cpu' or 'cuda'.")
     if init not in (None, *INITS): raise ValueError(f"Unknown init {init!r}; choose from {', '.join(INITS)}.")
@@ -176,12 +177,14 @@ def settings(kind:str, name:str, y:Tensor|None, n_clusters:int|None=None, n_comp
                      teacher_steps=teacher_steps).items():
         if v is not None and v < (2 if k == 'n_spaces' else 0 if k in ('epochs', 'rank') else 1):
             raise ValueError(f"--{k.replace('_', '-')} must be at least {2 if k == 'n_spaces' else 0 if k in ('epochs', 'rank') else 1}, got {v}.")
+    if teacher_seconds is not None and not teacher_seconds > 0: raise ValueError(f"--teacher-seconds must be positive, got {teacher_seconds}.")
     if kind == 'image':
-        kw = dict(IMAGE_SETTINGS, epochs=4 if curriculum else 15, n_spaces=11, teacher_steps=1500)
+        kw = dict(IMAGE_SETTINGS, epochs=4 if curriculum else 15, n_spaces=11, teacher_steps=1500, teacher_seconds=None)
     else:                                              # toys and tables: the estimator's defaults, C from the labels
         C = len(torch.unique(y[y >= 0])) if y is not None and (y >= 0).any() else 10
-        kw = dict(n_clusters=C, **({'epochs': 20} if curriculum else {}))
-    given = dict(n_clusters=n_clusters, n_components=n_components, rank=rank, epochs=epochs, n_spaces=n_spaces, teacher_steps=teacher_steps)
+        kw = dict(n_clusters=C)
+    given = dict(n_clusters=n_clusters, n_components=n_components, rank=rank, epochs=epochs, n_spaces=n_spaces, teacher_steps=teacher_steps,
+                 teacher_seconds=teacher_seconds)
     return {**kw, **{k: v for k, v in given.items() if v is not None}, **({'init': init} if init is not None else {}),
             'curriculum': 'teacher' if curriculum else None, 'random_state': seed, 'device': device, 'cache': cache, 'progress': progress,
             'checkpoint': checkpoint, 'resume': checkpoint is not None}
@@ -265,7 +268,9 @@ def _model_line(est:CPMM, M:int) -> str:
     p = est.get_params()
     stop = (f"early stopping after {p['n_iter_no_change']} epochs without a better likelihood on a held-out "
             f"{p['validation_fraction']:g} of the training set" if p['validation_fraction'] else "no early stopping (all epochs)")
-    cur = (f"curriculum: a teacher flow ({p['teacher_steps']} optimizer steps), then {p['n_spaces']} spaces from its latent space "
+    budget = ' and '.join([*([f"{p['teacher_seconds']:g} s of steps"] if p['teacher_seconds'] else []),
+                           *([f"{p['teacher_steps']} steps"] if p['teacher_steps'] else [])])
+    cur = (f"curriculum: a teacher flow (until its held-out NLL stops improving, at most {budget}), then {p['n_spaces']} spaces from its latent space "
            f"to the data, one epoch each, then up to {p['epochs']} epochs on the data" if p['curriculum'] is not None
            else f"no curriculum (opt-in: --curriculum), up to {p['epochs']} epochs on the data")
     return (f"model: CPMM, C = {p['n_clusters']} clusters x G = {p['n_components']} components, rank R = {p['rank']}, "
@@ -273,7 +278,7 @@ def _model_line(est:CPMM, M:int) -> str:
 
 def _fit(data:str, out:str, labels=None, train_size=None, test_size=None, test_fraction=0.2, n_clusters=None, n_components=None,
          rank=None, init=None, epochs=None, n_spaces=None, teacher_steps=None, curriculum=False, seed=0, device='cpu', cache=None,
-         checkpoint=None, progress=True) -> tuple[dict, Data, Data|None]:
+         checkpoint=None, progress=True, teacher_seconds=None) -> tuple[dict, Data, Data|None]:
     "`cpmm_fit`, returning the metrics and the preprocessed training and test sets."
     t0, say = time.perf_counter(), (print if progress else lambda *a, **k: None)
     kind = data_kind(data)
@@ -303,7 +308,7 @@ def _fit(data:str, out:str, labels=None, train_size=None, test_size=None, test_f
     test = preprocess(*raw_test, prep, data, seed + 1) if raw_test is not None else None
     n_test = 0 if test is None else len(test.X)
     kw = settings(kind, data, yr, n_clusters, n_components, rank, init, epochs, n_spaces, teacher_steps, curriculum, seed, device,
-                  cache, progress, checkpoint)
+                  cache, progress, checkpoint, teacher_seconds)
     t_load = time.perf_counter() - t0
     say(f"data: {data}, {len(train.X)} training / {n_test} test samples, M = {train.X.shape[1]} features"
         f"{'' if yr is None else ', labelled'}; {_split_line(kind, data, len(train.X), n_test, test_fraction, seed)}")
@@ -350,9 +355,10 @@ def cpmm_fit(data:str,                # spiral, broken_circles, moons, mnist, mn
              n_components:int|None=None, # G, components per trajectory (default {n_components}; images 25)
              rank:int|None=None,      # R, rank of each component's covariance, less than the number of features (default {rank}; images 8)
              init:str|None=None,      # initialization, one of cpmm.model.INITS (default: the estimator's {init!r})
-             epochs:int|None=None,    # most epochs on the data, with early stopping (default: the estimator's {epochs}; with --curriculum 20 after the spaces; images 15, or 4 after a curriculum)
+             epochs:int|None=None,    # most epochs on the data, with early stopping (default: the estimator's {epochs}, also after a curriculum; images 15, or 4 after a curriculum)
              n_spaces:int|None=None,  # --curriculum: spaces from the teacher's latent space to the data (default {n_spaces}; images 11)
-             teacher_steps:int|None=None, # --curriculum: the teacher flow's optimizer steps (default {teacher_steps}; images 1500)
+             teacher_steps:int|None=None, # --curriculum: the most optimizer steps of the teacher flow (default: no step limit; images 1500)
+             teacher_seconds:float|None=None, # --curriculum: the teacher's time budget in seconds of steps; it stops earlier once its held-out NLL stops improving (default {teacher_seconds}; images: none, 1500 steps)
              curriculum:bool=False,   # opt-in, off by default: first train through the curriculum of spaces of a teacher flow, then on the data (without it: on the data only, as the estimator)
              seed:int=0,              # seeds the data (toys), the split (tables), the teacher and the CPMM
              device:str='cpu',        # cpu or cuda
@@ -362,7 +368,7 @@ def cpmm_fit(data:str,                # spiral, broken_circles, moons, mnist, mn
             ) -> dict:
     "Train a CPMM on DATA and write the model, its extracted mixture, metrics.json and figures into OUT."
     return _fit(data, out, labels, train_size, test_size, test_fraction, n_clusters, n_components, rank, init, epochs,
-                n_spaces, teacher_steps, curriculum, seed, device, cache, checkpoint, progress)[0]
+                n_spaces, teacher_steps, curriculum, seed, device, cache, checkpoint, progress, teacher_seconds)[0]
 
 # %% ../nbs/12_cli.ipynb #7a7eeede
 def _read_json(path:Path, what:str) -> dict:

@@ -109,7 +109,7 @@ def fit_teacher(X:Tensor,                     # (N, M) training data (or images 
                  seed=seed, valid=valid.to(device), patience=patience, max_steps=steps, max_seconds=max_seconds, **fit_kw)
         flow.eval()
         flow.valid_nll_ = min([r['valid_nll'] for r in flow.history], default=float('nan'))
-        flow.latent_ = flow.latent_moments(valid.to(device))
+        flow.latent_ = flow.latent_moments(torch.cat([X, valid]).to(device))   # all the data it was given: a small held-out part alone is too few
     if final is not None:
         flow.save(final)
         if ckpt.exists(): ckpt.unlink()

@@ -355,17 +355,22 @@ def fit(param:nn.Module,            # the model to train (in place): a Parameter
     watch = patience is not None
     best = (tr.evaluate(*valid) if tr.epoch >= patience_from else math.inf, tr.epoch, copy.deepcopy(param.state_dict())) if watch else None
     start = tr.epoch
-    show = tr.progress and tr.rank == 0 and epochs is not None and epochs - start > 1
-    bar = progress_bar(range(epochs - start), leave=False) if show else None   # one bar over the epochs: total and time left
+    # one bar for the run, with its total and the time left: over the epochs, or (epochs=None) over the budget in percent
+    total = epochs - start if epochs is not None else (100 if tr.max_steps or tr.max_seconds else 0)
+    show = tr.progress and tr.rank == 0 and total > 1
+    done = (lambda: tr.epoch - start) if epochs is not None else \
+           (lambda: int(100 * max(tr.step / tr.max_steps if tr.max_steps else 0., tr.seconds / tr.max_seconds if tr.max_seconds else 0.)))
+    bar = progress_bar(range(total), leave=False) if show else None
     if bar is not None: bar.update(0)
     try:
         while (epochs is None or tr.epoch < epochs) and not tr.out_of_budget:
             Xe, info = data(tr.epoch) if data is not None else (X, None)
             rec = tr.run_epoch(Xe, y, valid, info=info, bar=False if show else None)
             if bar is not None:
-                bar.comment = ' '.join([*(f"{k} {rec[k]}" for k in ('phase', 'space') if k in rec),
+                bar.comment = ' '.join([f"epoch {tr.epoch}", *(f"{k} {rec[k]}" for k in ('phase', 'space') if k in rec),
                                         *(f"{k} {v:.3f}" for k, v in rec.items() if k.startswith(('train_', 'valid_')) or k == 'v')])
-                bar.update(tr.epoch - start)
+                bar.update(min(done(), total))
+                if bar.last_v is None: bar = None      # the bar has ended (its total is reached)
             if watch and tr.epoch >= patience_from:
                 if rec['valid_nll'] < best[0]: best = (rec['valid_nll'], tr.epoch, copy.deepcopy(param.state_dict()))
                 elif tr.epoch - max(best[1], patience_from) >= patience: break

@@ -247,7 +247,7 @@ def test_words(capsys):
     h = ' '.join(parser()._subparsers._group_actions[0].choices['fit'].format_help().split())
     assert 'opt-in, off by default' in h and '--no-curriculum' not in h
     assert f"the estimator's {CPMM().epochs}" in h and not re.search(r'default 20\b', h)
-    assert f'default {CPMM().n_spaces}' in h and f'default {CPMM().teacher_steps}' in h
+    assert f'default {CPMM().n_spaces}' in h and f'default {CPMM().teacher_seconds}' in h and 'no step limit' in h
     assert '--progress' not in h and '--quiet' in h
     with pytest.raises(SystemExit): parser().parse_args(['fit', 'x.csv', '--progress'])
     capsys.readouterr()
