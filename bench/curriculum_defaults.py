@@ -47,7 +47,11 @@ def main():
     ap.add_argument('--seeds', default='0,1,2')
     ap.add_argument('--variants', default=None, help='comma-separated subset of the variant names (default: all)')
     ap.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'curriculum_defaults'))
+    ap.add_argument('--summarize', action='store_true', help="only rewrite the .md table from the .json of an earlier run")
     a = ap.parse_args()
+    if a.summarize:
+        saved = json.loads(Path(a.out).with_suffix('.json').read_text())
+        return report(saved['rows'], a.toys.split(','), saved['meta']['seeds'], saved['meta']['load_average_start'], Path(a.out))
     variants = {k: v for k, v in VARIANTS.items() if a.variants is None or k in a.variants.split(',')}
     load = os.getloadavg()[0]
     print(f"load average {load:.2f} at the start; CPMM's defaults (one thread for the MLP fields)", flush=True)
@@ -77,14 +81,19 @@ def main():
             for r in rows[-(len(variants) + 2):]:
                 print(f"{toy} seed {seed}  {r['model']:26s} acc {r['accuracy']:.3f}  NLL {r['nll'] if r['nll'] is None else round(r['nll'], 3)}"
                       f"  {r['seconds']:.0f} s  {r.get('teacher_latent', '')}", flush=True)
+    report(rows, a.toys.split(','), a.seeds, load, Path(a.out))
+
+
+def report(rows, toys, seeds, load, out):
+    "Write the per-run rows and the mean ± std table."
     models = list(dict.fromkeys(r['model'] for r in rows))
     lines = [f"Curriculum with CPMM's defaults (cluster accuracy and test NLL in nats/dim, lower is better; mean ± std over seeds "
-             f"{a.seeds}); load {load:.2f} at the start.", "",
+             f"{seeds}); load {load:.2f} at the start.", "",
              "| toy | model | cluster accuracy | seeds ≥ 0.9 | test NLL | fit s |", "|---|---|---|---|---|---|"]
     summary = []
-    for toy in a.toys.split(','):
+    for toy in toys:
         for mname in models:
-            rs = [r for r in rows if r['toy'] == toy and r['model'].split('(')[0] == mname.split('(')[0]]
+            rs = [r for r in rows if r['toy'] == toy and r['model'] == mname]
             if not rs: continue
             accs = np.array([r['accuracy'] for r in rs]); nlls = [r['nll'] for r in rs if r['nll'] is not None]
             s = dict(toy=toy, model=rs[0]['model'], accuracy_mean=accs.mean(), accuracy_std=accs.std(), n_ge_09=int((accs >= 0.9).sum()),
@@ -92,8 +101,8 @@ def main():
             summary.append(s)
             nll = f"{s['nll_mean']:.3f}" if s['nll_mean'] is not None else '—'
             lines.append(f"| {toy} | {s['model']} | {s['accuracy_mean']:.3f} ± {s['accuracy_std']:.3f} | {s['n_ge_09']}/{s['n']} | {nll} | {s['seconds_mean']:.0f} |")
-    out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix('.json').write_text(json.dumps(dict(meta=dict(load_average_start=load, seeds=a.seeds), rows=rows, summary=summary), indent=1))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix('.json').write_text(json.dumps(dict(meta=dict(load_average_start=load, seeds=seeds), rows=rows, summary=summary), indent=1))
     out.with_suffix('.md').write_text('\n'.join(lines) + '\n')
     print('\n'.join(lines))
 

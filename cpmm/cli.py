@@ -339,6 +339,10 @@ def _fit(data:str, out:str, labels=None, train_size=None, test_size=None, test_f
                                  curriculum=curriculum, checkpoint=checkpoint, estimator=est.get_params()),
                    files=sorted(p.name for p in out.iterdir() if p.is_file()) + (['metrics.json'] if not (out / 'metrics.json').exists() else []),
                    figures=figs)
+    if hasattr(est, 'teacher_'):                       # how good the curriculum's teacher was: its latent space against N(0, I)
+        t_ = est.teacher_
+        metrics['teacher'] = dict(latent=getattr(t_, 'latent_', None), valid_nll=getattr(t_, 'valid_nll_', None),
+                                  steps=t_.history[-1]['step'] if t_.history else 0, epochs=len(t_.history))
     (out / 'metrics.json').write_text(json.dumps(metrics, indent=1, default=str))
     print(_line(res['train'], 'train'))
     if test is not None: print(_line(res['test'], 'test'))

@@ -364,6 +364,8 @@ def load(self:CNF, path:str|Path) -> CNF:
     s = read_checkpoint(path, self, self._param.device)
     self.load_state_dict(s['param']); self.history = list(s['history'])
     if s.get('latent') is not None: self.latent_ = s['latent']
+    nlls = [r['valid_nll'] for r in self.history if 'valid_nll' in r]
+    if nlls: self.valid_nll_ = min(nlls)
     return self
 
 @classmethod

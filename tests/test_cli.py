@@ -293,3 +293,14 @@ def test_table_figures_use_the_column_names_and_principal_directions(table, tmp_
     assert code == 0
     (title, xl, yl, _), = seen['mixture.png'][1]
     assert (xl, yl) == ('height_cm', 'weight_g')
+
+
+def test_curriculum_fit_records_the_teacher(table, tmp_path, capsys):
+    "With --curriculum, metrics.json says how good the teacher was (its latent moments against N(0, I)), and the phases are announced."
+    code, out, _ = run(['fit', str(table / 'x.csv'), '--out', str(tmp_path / 'm'), '--curriculum', '--teacher-steps', '60',
+                        '--n-spaces', '3', '--epochs', '1', '--init', 'kmeans', '--cache', str(tmp_path / 'cache')], capsys)
+    assert code == 0
+    t = json.loads((tmp_path / 'm' / 'metrics.json').read_text())['teacher']
+    assert t['steps'] == 60 and set(t['latent']) >= {'mean_error', 'cov_error', 'mean', 'cov'}
+    assert 0 <= t['latent']['mean_error'] < 5 and np.isfinite(t['valid_nll'])
+    assert 'fitting the teacher flow' in out and "the teacher's latent space: mean off N(0, I)" in out
