@@ -199,8 +199,10 @@ def test_ctrl_c_is_one_line_and_exit_130(table, tmp_path, capsys, monkeypatch):
 def test_sigint_in_a_real_process(table, tmp_path):
     "A real SIGINT to `python -m cpmm.cli fit` while it trains: exit 130 and `cpmm: interrupted`, no traceback."
     import signal, time
-    p = subprocess.Popen([sys.executable, '-u', '-m', 'cpmm.cli', 'fit', str(table / 'x.csv'), '--out', str(tmp_path / 'm'),
-                          '--epochs', '100000', '--init', 'kmeans', '--cache', str(tmp_path / 'cache')],
+    # the spiral (3,000 points, 'path' start, then training with early stopping) takes tens of seconds: long enough that
+    # the signal lands while it trains (a small table can stop early, by itself, before the signal comes)
+    p = subprocess.Popen([sys.executable, '-u', '-m', 'cpmm.cli', 'fit', 'spiral', '--out', str(tmp_path / 'm'),
+                          '--epochs', '100000', '--cache', str(tmp_path / 'cache')],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in p.stdout:
         if line.startswith('training: '): break
