@@ -14,7 +14,7 @@ from fastprogress.fastprogress import progress_bar
 from .data import _as_float, _check_int, _check_real
 from .direct import Parameterization
 from .cnf import CNF
-from .train import Trainer, StopTraining, _check_xy, split_valid, fit as train_fit, num_threads, default_threads
+from .train import Trainer, _check_xy, split_valid, fit as train_fit, num_threads, default_threads
 
 # %% auto #0
 __all__ = ['TEACHER_SECONDS', 'TEACHER_PATIENCE', 'TEACHER_EPOCH_STEPS', 'TEACHER_VALID', 'LATENT_TOLERANCE', 'DTYPES',
@@ -140,6 +140,9 @@ class Spaces:
         "(T, N, M): spaces, points, dimensions."
         return tuple(self.array.shape)
     def __len__(self) -> int: return self.array.shape[0]
+    def space(self, i:int, epoch:int=0) -> Tensor:
+        "Space `i` for `epoch`: a teacher's spaces are fixed, the same for every epoch (`GaussianSpaces` draws anew)."
+        return self[i]
     def __getitem__(self, i:int) -> Tensor:
         "Space `i` (0: latent, -1: input) as a float32 (N, M) tensor in memory."
         return torch.from_numpy(np.array(self.array[i], dtype=np.float32))
@@ -215,9 +218,6 @@ class GaussianSpaces:
         return (1 - v) * self.X + v * torch.randn(self.X.shape, generator=g)
     def __getitem__(self, i:int) -> Tensor: return self.space(i)
     def __repr__(self) -> str: return f"GaussianSpaces(T={len(self)}, N={self.X.shape[0]}, M={self.X.shape[1]}, seed={self.seed})"
-
-Spaces.space = lambda self, i, epoch=0: self[i]    # a teacher's spaces are fixed: the same for every epoch
-Spaces.space.__doc__ = "Space `i` (the same for every epoch)."
 
 # %% ../nbs/08_curriculum.ipynb #6df8d4da
 def curriculum_fit(param:Parameterization,        # the parameterization to train (in place)
