@@ -265,21 +265,23 @@ class HierarchicalMFA:
         log_w = torch.log_softmax(self.log_eta, -1)[:, None] + torch.log_softmax(self.log_pi, -1)
         return MFA(self.mu.flatten(0, 1), self.A.flatten(0, 1), self.log_d.flatten(0, 1), log_w.flatten())
 
-    def cluster_log_prob(self, x:Tensor) -> Tensor:
-        "log p(x, c) = log η_c + log p(x | c) for each sample and cluster: (N, C)."
+    def cluster_log_prob(self, x:Tensor, batch_size:int|None=None) -> Tensor:
+        "log p(x, c) = log η_c + log p(x | c) for each sample and cluster: (N, C), computed `batch_size` rows at a time (None: all at once)."
+        if batch_size is not None and x.shape[0] > batch_size:
+            return torch.cat([self.cluster_log_prob(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)])
         return torch.logsumexp(self.flatten().component_log_prob(x).view(-1, self.C, self.G), -1)
 
-    def log_prob(self, x:Tensor) -> Tensor:
+    def log_prob(self, x:Tensor, batch_size:int|None=None) -> Tensor:
         "Log-density of each row of `x` (N, M): (N,)."
-        return torch.logsumexp(self.cluster_log_prob(x), -1)
+        return torch.logsumexp(self.cluster_log_prob(x, batch_size), -1)
 
-    def predict_proba(self, x:Tensor) -> Tensor:
+    def predict_proba(self, x:Tensor, batch_size:int|None=None) -> Tensor:
         "Posterior p(c | x) by Bayes' rule: (N, C)."
-        return torch.softmax(self.cluster_log_prob(x), -1)
+        return torch.softmax(self.cluster_log_prob(x, batch_size), -1)
 
-    def predict(self, x:Tensor) -> Tensor:
+    def predict(self, x:Tensor, batch_size:int|None=None) -> Tensor:
         "Most probable cluster of each sample: (N,)."
-        return self.cluster_log_prob(x).argmax(-1)
+        return self.cluster_log_prob(x, batch_size).argmax(-1)
 
 # %% ../nbs/00_mfa.ipynb #362fcf5a
 def _hflat(self:HierarchicalMFA, m:MFA) -> HierarchicalMFA:
