@@ -11,7 +11,7 @@ import argparse, time, math
 import numpy as np
 import torch
 from sklearn.mixture import GaussianMixture
-from cpmm.mfa import MFA, _random_mfa
+from cpmm.mfa import MFA, random_mfa
 
 
 def best_time(f, repeats):
@@ -51,7 +51,7 @@ def main():
     rows = []
     with torch.no_grad():
         for K in (250, 50):
-            m = _random_mfa(K, M, R, scale=2.)
+            m = random_mfa(K, M, R, scale=2.)
             t_mfa = best_time(lambda: m.log_prob(x), a.repeats)
             # the matmul this is bounded by: (N, M) @ (M, K (R + 2)) in float32
             W = torch.randn(M, K * (R + 2))

@@ -15,7 +15,7 @@ from fastprogress.fastprogress import progress_bar
 from torchdiffeq import odeint, odeint_adjoint
 from .data import _as_float, _check_int, _check_real
 from .node import _pick
-from .train import Objective, fit as train_fit, read_checkpoint, _atomic_save, NonFiniteLossError
+from .train import Objective, fit as train_fit, read_checkpoint, atomic_save, NonFiniteLossError
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'NOISES', 'SOLVERS', 'TRACES', 'FIELDS', 'OBJECTIVES', 'ConcatSquash', 'MLPField', 'ConcatConv',
@@ -354,7 +354,7 @@ def fit(self:CNF,
 @patch
 def save(self:CNF, path:str|Path):
     "Write the flow (weights, config, solver, history) atomically, as `load` and `CNF.from_file` read it."
-    _atomic_save(dict(param=self.state_dict(), param_class='CNF', param_config=self.config, history=self.history,
+    atomic_save(dict(param=self.state_dict(), param_class='CNF', param_config=self.config, history=self.history,
                       solver=dict(rtol=self.rtol, atol=self.atol, step_size=self.step_size, adjoint=self.adjoint, exact_max_dims=self.exact_max_dims),
                       latent=getattr(self, 'latent_', None)), path)
 

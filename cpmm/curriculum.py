@@ -14,7 +14,7 @@ from fastprogress.fastprogress import progress_bar
 from .data import _as_float, _check_int, _check_real
 from .direct import Parameterization
 from .cnf import CNF
-from .train import Trainer, _check_xy, split_valid, fit as train_fit, num_threads, default_threads
+from .train import Trainer, check_xy, split_valid, fit as train_fit, num_threads, default_threads
 
 # %% auto #0
 __all__ = ['TEACHER_SECONDS', 'TEACHER_PATIENCE', 'TEACHER_EPOCH_STEPS', 'TEACHER_VALID', 'LATENT_TOLERANCE', 'DTYPES',
@@ -242,7 +242,7 @@ def curriculum_fit(param:Parameterization,        # the parameterization to trai
     T, N, M = spaces.shape
     if M != param.n_dims: raise ValueError(f"The spaces have {M} dims but the parameterization models {param.n_dims}.")
     X = spaces[-1] if X is None else X
-    X, y = _check_xy(X, y, param.n_dims)
+    X, y = check_xy(X, y, param.n_dims)
     if len(X) != N: raise ValueError(f"`X` has {len(X)} rows but the spaces hold {N} points; they must be the same data.")
     finetune_epochs, per = _check_int(finetune_epochs, 'finetune_epochs', 0), _check_int(epochs_per_space, 'epochs_per_space', 1)
     for k in ('schedule', 'total_epochs', 'hold_epochs', 'noise_std', 'seed'):

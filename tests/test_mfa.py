@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import torch
-from cpmm.mfa import MFA, HierarchicalMFA, _random_mfa, _dense_log_prob
+from cpmm.mfa import MFA, HierarchicalMFA, random_mfa, dense_log_prob
 
 f64 = torch.float64
 
@@ -11,23 +11,23 @@ f64 = torch.float64
 def test_log_prob_matches_dense_gaussian_mixture(seed):
     g = torch.Generator().manual_seed(seed)
     K, M, R = (int(v) for v in torch.randint(1, 7, (3,), generator=g))
-    m = _random_mfa(K, M, R, scale=3., log_d_min=-4., seed=seed, dtype=f64)
+    m = random_mfa(K, M, R, scale=3., log_d_min=-4., seed=seed, dtype=f64)
     x = torch.randn(9, M, dtype=f64, generator=g) * 3
-    torch.testing.assert_close(m.log_prob(x), _dense_log_prob(m, x), rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(m.log_prob(x), dense_log_prob(m, x), rtol=1e-9, atol=1e-9)
 
 
 def test_float32_within_1e3_nats_per_dim_at_image_scale():
     K, M, R = 6, 784, 8
-    m64 = _random_mfa(K, M, R, log_d_min=-6., scale=14., seed=11, dtype=f64)
+    m64 = random_mfa(K, M, R, log_d_min=-6., scale=14., seed=11, dtype=f64)
     m32 = m64.to(torch.float32)
     x = m64.sample(32, generator=torch.Generator().manual_seed(0))[0].clamp(-14, 14).float()
-    assert ((m32.log_prob(x).double() - _dense_log_prob(m64, x)).abs() / M).max() < 1e-3
+    assert ((m32.log_prob(x).double() - dense_log_prob(m64, x)).abs() / M).max() < 1e-3
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_chain_rule_condition_and_marginal(seed):
     g = torch.Generator().manual_seed(seed)
-    m = _random_mfa(4, 7, 3, scale=2., log_d_min=-2., seed=seed, dtype=f64)
+    m = random_mfa(4, 7, 3, scale=2., log_d_min=-2., seed=seed, dtype=f64)
     perm = torch.randperm(7, generator=g)
     b, o = perm[:3], perm[3:].sort().values
     x = torch.randn(1, 7, dtype=f64, generator=g)
@@ -43,10 +43,10 @@ def test_hierarchical_is_flat_mixture_with_product_weights():
                         torch.randn(C, G, M, dtype=f64, generator=g), torch.randn(C, G, dtype=f64, generator=g),
                         torch.randn(C, dtype=f64, generator=g))
     x = torch.randn(10, M, dtype=f64, generator=g)
-    ref = _dense_log_prob(h.flatten(), x)
+    ref = dense_log_prob(h.flatten(), x)
     torch.testing.assert_close(h.log_prob(x), ref)
     # p(c | x) by Bayes' rule from the per-cluster dense MFAs
-    per = torch.stack([_dense_log_prob(MFA(h.mu[c], h.A[c], h.log_d[c], h.log_pi[c]), x) for c in range(C)], -1)
+    per = torch.stack([dense_log_prob(MFA(h.mu[c], h.A[c], h.log_d[c], h.log_pi[c]), x) for c in range(C)], -1)
     post = torch.softmax(per + torch.log_softmax(h.log_eta, -1), -1)
     torch.testing.assert_close(h.predict_proba(x), post)
     # condition / marginal keep the C x G layout and the same density
@@ -57,7 +57,7 @@ def test_hierarchical_is_flat_mixture_with_product_weights():
 
 
 def test_sample_reproducible_with_generator():
-    m = _random_mfa(3, 4, 2, seed=0)
+    m = random_mfa(3, 4, 2, seed=0)
     a = m.sample(50, generator=torch.Generator().manual_seed(5))
     b = m.sample(50, generator=torch.Generator().manual_seed(5))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
@@ -65,7 +65,7 @@ def test_sample_reproducible_with_generator():
 
 def test_no_NKM_temporary_memory():
     "An (N, K, M) float32 tensor at N=2000, K=200, M=784 is 1.25 GB; the largest allocation must stay far below (profiler)."
-    m = _random_mfa(200, 784, 4, scale=2.)
+    m = random_mfa(200, 784, 4, scale=2.)
     x = torch.randn(2000, 784)
     with torch.profiler.profile(profile_memory=True) as prof:
         with torch.no_grad(): m.log_prob(x)
@@ -86,7 +86,7 @@ def test_no_NKM_temporary_memory():
     (lambda m: m.sample(2.5), "non-negative integer"),
 ])
 def test_bad_inputs_raise_value_error(bad, msg):
-    m = _random_mfa(2, 4, 1)
+    m = random_mfa(2, 4, 1)
     with pytest.raises(ValueError, match=__import__('re').escape(msg)):
         bad(m)
 
@@ -103,6 +103,6 @@ def test_bad_parameters_raise_value_error():
 
 
 def test_accepts_numpy_and_casts_to_parameter_dtype():
-    m = _random_mfa(2, 3, 1)
+    m = random_mfa(2, 3, 1)
     out = m.log_prob(np.zeros((4, 3)))
     assert out.dtype == torch.float32 and out.shape == (4,)
