@@ -13,7 +13,7 @@ from torch import nn, Tensor
 from fastcore.basics import patch
 from sklearn.cluster import KMeans
 from sklearn.decomposition import FactorAnalysis
-from .checks import check_int, as_array
+from .checks import check_int
 from .mfa import HierarchicalMFA
 
 # %% auto #0
@@ -102,7 +102,13 @@ def _as_numpy(v) -> np.ndarray:
 
 def check_data(X, y=None, n_clusters:int=1) -> tuple[np.ndarray, np.ndarray|None]:
     "Validate data X (N, M) and labels y (N,) in 0..C-1 with every class present; return float64 X and int64 y."
-    X = as_array(X, 'X')
+    X = _as_numpy(X)
+    if X.ndim != 2:
+        fix = ' Flatten images first: `X.reshape(len(X), -1)`.' if X.ndim > 2 else ''
+        raise ValueError(f"`X` must have shape (N, M), got {X.shape}.{fix}")
+    if X.dtype == bool or not np.issubdtype(X.dtype, np.number): raise ValueError(f"`X` must be numeric, got dtype {X.dtype}.")
+    X = X.astype(np.float64)
+    if not np.isfinite(X).all(): raise ValueError(f"`X` contains NaN or infinite values ({int((~np.isfinite(X)).sum())} entries).")
     N, C = len(X), n_clusters
     if y is None:
         if N < C: raise ValueError(f"Need at least C = {C} samples to initialise {C} clusters, got N = {N}.")
