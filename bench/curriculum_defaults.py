@@ -27,11 +27,11 @@ import numpy as np
 import torch
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
-from cpmm.data import broken_circles, spiral
 from cpmm.metrics import cluster_accuracy
 from cpmm.model import CPMM
+from cpmm.toys import TOYS
 
-TOYS = {'broken_circles': (broken_circles, 2), 'spiral': (spiral, 5)}
+CURRICULUM_TOYS = ('broken_circles', 'spiral')   # the paper's two curriculum toys, from cpmm.toys.TOYS (their C too)
 VARIANTS = {
     'no curriculum': dict(),
     'teacher': dict(curriculum='teacher'),
@@ -43,7 +43,7 @@ VARIANTS = {
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--toys', default=','.join(TOYS))
+    ap.add_argument('--toys', default=','.join(CURRICULUM_TOYS))
     ap.add_argument('--seeds', default='0,1,2')
     ap.add_argument('--variants', default=None, help='comma-separated subset of the variant names (default: all)')
     ap.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'curriculum_defaults'))
@@ -57,7 +57,7 @@ def main():
     print(f"load average {load:.2f} at the start; CPMM's defaults (one thread for the MLP fields)", flush=True)
     rows, cache = [], tempfile.mkdtemp(prefix='cpmm-bench-')
     for toy in a.toys.split(','):
-        make, C = TOYS[toy]
+        make, C = TOYS[toy].make, TOYS[toy].n_clusters
         Xt, yt = make(2000, seed=100); Xt, yt = Xt.numpy(), yt.numpy(); keep = yt >= 0
         for seed in map(int, a.seeds.split(',')):
             X = make(3000, seed=seed)[0].numpy()

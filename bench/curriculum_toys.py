@@ -10,7 +10,7 @@ training set, cached under --cache) and its spaces, then four estimators: the CP
 the direct MFA (`'direct'`), each trained directly on the data (`fit(X)`) and through the curriculum of that
 teacher (`CPMM(curriculum=teacher)`: the spaces, then the toy's fine-tuning epochs); and `GaussianMixture(C,
 'full')` (k-means init, 5 restarts). Every estimator has the defaults of `cpmm.model.CPMM` except the settings
-stated in `TOYS` and `CURRICULUM` below (printed with the results): the toy's C, G and number of spaces (the
+stated in `SETTINGS` and `CURRICULUM` below (printed with the results): the toy's C (from `cpmm.toys.TOYS`), G and number of spaces (the
 spiral's batch size too) for all four, the toy's `ode` settings on top for the CPMM proper, and for the curriculum runs `standardize=False,
 validation_fraction=None` (the teacher models the raw toy, and the spaces hold all its rows: the spaces the
 tracer and the figure draw are those trained on) and `epochs=` the toy's fine-tuning epochs (a curriculum has no
@@ -32,22 +32,20 @@ import numpy as np
 import torch
 from sklearn.mixture import GaussianMixture
 from cpmm.curriculum import fit_teacher, compute_spaces
-from cpmm.data import spiral, broken_circles
 from cpmm.metrics import cluster_accuracy
 from cpmm.model import CPMM, CURRICULUM_LR, DEFAULT_LR, PATH_LR, PATH_MAX_DIMS
+from cpmm.toys import TOYS
 
-# Each toy's data and the settings its runs take beside the estimator's defaults: `every` for all four estimators,
+# Each toy's settings beside the estimator's defaults (its data and C are cpmm.toys.TOYS's): `every` for all four estimators,
 # `ode` on top for the CPMM proper, `finetune` epochs after the curriculum. The broken circles are 0.1 apart: with
 # G = 25, or 51 spaces, the curriculum CPMM tends to split the still-blurred ring into left and right halves in the
 # last spaces; G = 50 and 201 spaces keep the circles apart. The spiral's teacher leaves a blurred spiral in its
 # latent space, where the 'path' initialization already finds the arms: the curriculum's rate CURRICULUM_LR['ode'],
 # which the broken circles need to follow their moving spaces, scrambles them, and 1e-4 keeps them
 # (bench/results/curriculum_toys_variants.txt).
-TOYS = {
-    'broken_circles': dict(data=lambda n, s: broken_circles(n, seed=s), every=dict(n_clusters=2, n_components=50, n_spaces=201),
-                           ode=dict(), finetune=40),
-    'spiral': dict(data=lambda n, s: spiral(n, seed=s), every=dict(n_clusters=5, n_components=25, batch_size=32),
-                   ode=dict(lr=1e-4), finetune=10),
+SETTINGS = {
+    'broken_circles': dict(every=dict(n_components=50, n_spaces=201), ode=dict(), finetune=40),
+    'spiral': dict(every=dict(n_components=25, batch_size=32), ode=dict(lr=1e-4), finetune=10),
 }
 # The curriculum runs take this script's teacher, fitted on the raw training set (all rows), and train on its spaces.
 CURRICULUM = dict(standardize=False, validation_fraction=None)
@@ -94,12 +92,13 @@ def tracer(teacher, X, y, Xt, yt, n_spaces, a):
 
 
 def run(name, a):
-    toy = TOYS[name]
-    every = {**toy['every'], **a.set}                           # every estimator; the CPMM proper adds toy['ode']
+    toy = SETTINGS[name]
+    base = dict(n_clusters=TOYS[name].n_clusters, **toy['every'])   # C from the registry, then the toy's settings
+    every = {**base, **a.set}                           # every estimator; the CPMM proper adds toy['ode']
     C, n_spaces = every['n_clusters'], CPMM(**every).n_spaces
     finetune = a.finetune if a.finetune is not None else toy['finetune']
-    X, y = toy['data'](a.n, 0)
-    Xt, yt = toy['data'](a.n, 100)
+    X, y = TOYS[name].make(a.n, seed=0)
+    Xt, yt = TOYS[name].make(a.n, seed=100)
     t = time.perf_counter()
     teacher = fit_teacher(X, steps=a.teacher_steps, max_seconds=None, cache=a.cache, progress=False)
     print(f"{name}: teacher {a.teacher_steps} steps, {time.perf_counter() - t:.0f} s (0 when cached), "
@@ -112,7 +111,7 @@ def run(name, a):
     rows = []
     for par, cur, seed in ((p, c, s) for p in ('ode', 'direct') for c in (False, True) for s in a.seeds):
         if f"{par}-{'curriculum' if cur else 'direct'}" not in a.models: continue
-        opts = {**toy['every'], **(toy['ode'] if par == 'ode' else {}), **(dict(CURRICULUM, epochs=finetune, curriculum=teacher) if cur else {}),
+        opts = {**base, **(toy['ode'] if par == 'ode' else {}), **(dict(CURRICULUM, epochs=finetune, curriculum=teacher) if cur else {}),
                 **{k: v for k, v in a.set.items() if not (cur and k == 'epochs')}}
         est = CPMM(**opts, parameterization=par, cache=a.cache, random_state=seed)
         t = time.perf_counter()
@@ -134,16 +133,16 @@ def run(name, a):
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--only', default=','.join(TOYS))
+    p.add_argument('--only', default=','.join(SETTINGS))
     p.add_argument('--n', type=int, default=3000)
     p.add_argument('--teacher-steps', type=int, default=1500)
-    p.add_argument('--finetune', type=int, default=None, help="fine-tuning epochs after the curriculum (default: the toy's, TOYS)")
+    p.add_argument('--finetune', type=int, default=None, help="fine-tuning epochs after the curriculum (default: the toy's, SETTINGS)")
     p.add_argument('--cache', default=None, help='cache folder for teachers and spaces (default: cpmm.curriculum.cache_dir())')
     p.add_argument('--figure', default=None, help='write the spaces of the first toy to this PNG')
     p.add_argument('--figures', default=None, help='folder for a figure of each fitted mixture (ellipses along trajectories)')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
-                   help="override one estimator setting of all four estimators (beside TOYS), e.g. --set n_components=25")
+                   help="override one estimator setting of all four estimators (beside SETTINGS), e.g. --set n_components=25")
     p.add_argument('--trace', type=int, default=0, metavar='K', help='print the accuracy on the current space every K epochs of each curriculum fit')
     p.add_argument('--seeds', default='0', help='comma-separated seeds of the estimators (initialization and training); the data and teacher stay fixed')
     p.add_argument('--models', default='ode-direct,ode-curriculum,direct-direct,direct-curriculum',

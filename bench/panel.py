@@ -27,9 +27,10 @@ from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture, BayesianGaussianMixture
 from sklearn.model_selection import train_test_split
-from cpmm.data import broken_circles, spiral, pinwheel, checkerboard, load_images
+from cpmm.data import load_images
 from cpmm.metrics import cluster_accuracy
 from cpmm.model import CPMM, CPMMClassifier
+from cpmm.toys import TOYS
 
 RESULTS = Path(__file__).parent / 'results'
 REGS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
@@ -41,10 +42,6 @@ def _toy(gen):
         (X, y), (Xt, yt) = gen(3000, seed), gen(3000, seed + 100)
         return X.numpy().astype(np.float64), y.numpy(), Xt.numpy().astype(np.float64), yt.numpy()
     return load
-
-
-def _sk_toy(make, **kw):
-    return _toy(lambda n, s: tuple(map(torch.from_numpy, make(n, random_state=s, **kw))))
 
 
 def _dequantize(X, rng):
@@ -84,23 +81,8 @@ def _sklearn(name):
     return lambda: getattr(datasets, name)(return_X_y=True)
 
 
-def _make_circles(n, random_state): 
-    from sklearn.datasets import make_circles
-    return make_circles(n, noise=0.05, factor=0.5, random_state=random_state)
-
-
-def _make_moons(n, random_state):
-    from sklearn.datasets import make_moons
-    return make_moons(n, noise=0.06, random_state=random_state)
-
-
-DATASETS = {   # name: (C, loader(seed) -> X_train, y_train, X_test, y_test)
-    'moons': (2, _sk_toy(_make_moons)),
-    'circles': (2, _sk_toy(_make_circles)),
-    'broken_circles': (2, _toy(lambda n, s: broken_circles(n, seed=s))),
-    'spiral': (5, _toy(lambda n, s: spiral(n, seed=s))),
-    'pinwheel': (5, _toy(lambda n, s: pinwheel(n, seed=s))),
-    'checkerboard': (8, _toy(lambda n, s: checkerboard(n, seed=s))),
+DATASETS = {   # name: (C, loader(seed) -> X_train, y_train, X_test, y_test); the toys and their C from cpmm.toys.TOYS
+    **{name: (TOYS[name].n_clusters, _toy(TOYS[name].make)) for name in ('moons', 'circles', 'broken_circles', 'spiral', 'pinwheel', 'checkerboard')},
     'iris': (3, _table(_sklearn('load_iris'))),
     'breast_cancer': (2, _table(_sklearn('load_breast_cancer'))),
     'penguins': (3, _table(_penguins)),

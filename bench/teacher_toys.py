@@ -25,10 +25,9 @@ import torch
 from sklearn.mixture import GaussianMixture
 from cpmm.cnf import CNF
 from cpmm.curriculum import fit_teacher
-from cpmm.data import eight_gaussians, broken_circles, spiral
-from cpmm.cli import TOYS
+from cpmm.toys import TOYS
 
-TOY = {'eight_gaussians': eight_gaussians, 'moons': TOYS['moons'], 'broken_circles': broken_circles, 'spiral': spiral}
+TOY = {name: TOYS[name].make for name in ('eight_gaussians', 'moons', 'broken_circles', 'spiral')}   # from cpmm.toys.TOYS
 RUNS = {   # name: what is fitted, given standardized training data X
     'fit_teacher (defaults: otfm)': lambda X, s: fit_teacher(X, max_seconds=s, cache=False, progress=False),
     "fit_teacher(objective='ml')": lambda X, s: fit_teacher(X, max_seconds=s, cache=False, progress=False, objective='ml', kinetic=0.01, lr=5e-3),

@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator
 from sklearn.cluster import SpectralClustering
 from sklearn.exceptions import NotFittedError
 from sklearn.mixture import GaussianMixture
+from .checks import check_int, as_array
 from .mfa import MFA
 from .metrics import frechet_distance
 
@@ -59,11 +60,10 @@ def component_distances(mixture:MFA, # K components
     return W.cpu().numpy()
 
 # %% ../nbs/09_baselines.ipynb #356b510d
-def _check_int(v, name:str, lo:int=1) -> int:
-    "`v` as an int >= `lo`, or a ValueError naming it."
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ValueError(f"`{name}` must be an integer >= {lo}, got {v!r}.")
-    return int(v)
+def _check_count(v, name:str) -> int:
+    "`check_int(v, name, 1)`, its message naming the bound for a non-integer too (`n_clusters=2.0`: 'an integer >= 1')."
+    try: return check_int(v, name, 1)
+    except ValueError: raise ValueError(f"`{name}` must be an integer >= 1, got {v!r}.") from None
 
 def _affinity(W:np.ndarray, n_neighbors:int|None) -> np.ndarray:
     "exp(−W / σ_iσ_j) with σ_i the distance to the `n_neighbors`-th nearest component, or σ² the median off-diagonal W."
@@ -85,9 +85,9 @@ def spectral_groups(mixture:MFA,            # K components to group
     "Cluster the components of `mixture` by spectral clustering on a Fréchet-distance affinity."
     if not isinstance(mixture, MFA): raise ValueError(f"`mixture` must be a cpmm.mfa.MFA, got {type(mixture).__name__}.")
     K = mixture.K
-    C = _check_int(n_clusters, 'n_clusters')
+    C = _check_count(n_clusters, 'n_clusters')
     if C > K: raise ValueError(f"`n_clusters` = {C} is larger than the number of components ({K}).")
-    if n_neighbors is not None: n_neighbors = _check_int(n_neighbors, 'n_neighbors')
+    if n_neighbors is not None: n_neighbors = _check_count(n_neighbors, 'n_neighbors')
     if C == 1: return np.zeros(K, dtype=np.int64)
     if C == K: return np.arange(K, dtype=np.int64)
     a = _affinity(component_distances(mixture), n_neighbors)
@@ -95,30 +95,18 @@ def spectral_groups(mixture:MFA,            # K components to group
     return sc.fit_predict(a).astype(np.int64)
 
 # %% ../nbs/09_baselines.ipynb #463ee986
-def _as_array(X, name:str='X') -> np.ndarray:
-    "`X` (array, tensor or nested list) as a finite (N, M) float64 array, or a ValueError naming the problem."
-    if isinstance(X, Tensor): X = X.detach().cpu().numpy()
-    X = np.asarray(X)
-    if X.dtype.kind not in 'iuf': raise ValueError(f"`{name}` must hold numbers, got dtype {X.dtype}.")
-    if X.ndim != 2: raise ValueError(f"`{name}` must have shape (N, M), got {X.shape}.")
-    if X.size == 0: raise ValueError(f"`{name}` is empty: got shape {X.shape}.")
-    X = X.astype(np.float64)
-    bad = ~np.isfinite(X)
-    if bad.any(): raise ValueError(f"`{name}` contains NaN or infinite values ({int(bad.sum())} entries, first in row {int(np.argwhere(bad)[0, 0])}).")
-    return X
-
 _BLOCK = 2**24   # elements of the (N, K, max(R, 1)) working set per block of rows
 
 class _GMMBaseline(BaseEstimator):
     "Shared checks, densities and predictions of the GMM baselines; subclasses fit `gmm_` and say how components make clusters."
     def _check_params(self, n:int, n_components:int) -> int:
         "Check the constructor's parameters against `n` samples; return the number of Gaussians."
-        C = _check_int(self.n_clusters, 'n_clusters')
+        C = _check_count(self.n_clusters, 'n_clusters')
         if C > n: raise ValueError(f"`n_clusters` = {C} is larger than the number of samples ({n}).")
         if self.covariance_type not in COVARIANCE_TYPES: raise _unknown_covariance(self.covariance_type)
         if isinstance(self.reg_covar, bool) or not isinstance(self.reg_covar, (int, float, np.floating)) or not self.reg_covar >= 0:
             raise ValueError(f"`reg_covar` must be a number >= 0, got {self.reg_covar!r}.")
-        _check_int(self.n_init, 'n_init'); _check_int(self.max_iter, 'max_iter')
+        _check_count(self.n_init, 'n_init'); _check_count(self.max_iter, 'max_iter')
         if n_components > n: raise ValueError(f"`n_components` = {n_components} is larger than the number of samples ({n}).")
         return n_components
 
@@ -131,7 +119,7 @@ class _GMMBaseline(BaseEstimator):
 
     def _check_X(self, X) -> Tensor:
         if not hasattr(self, 'mixture_'): raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet: call `fit` first.")
-        X = _as_array(X)
+        X = as_array(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"`X` has {X.shape[1]} features, but this {type(self).__name__} was fitted on {self.n_features_in_}.")
         return torch.from_numpy(X)
@@ -174,7 +162,7 @@ class MatchedGMM(_GMMBaseline):
 
     def fit(self, X, y=None) -> MatchedGMM:
         "Fit `gmm_` (scikit-learn) by EM and keep it as `mixture_` (cpmm MFA); `y` is ignored."
-        X = _as_array(X)
+        X = as_array(X)
         self._fit_gmm(X, self._check_params(len(X), self.n_clusters))
         return self
 
@@ -198,11 +186,11 @@ class SpectralGMM(_GMMBaseline):
 
     def fit(self, X, y=None) -> SpectralGMM:
         "Fit `gmm_` with `n_components` Gaussians by EM, then group them: `component_clusters_` (K,); `y` is ignored."
-        X = _as_array(X)
-        C = _check_int(self.n_clusters, 'n_clusters')
-        K = 25 * C if self.n_components is None else _check_int(self.n_components, 'n_components')
+        X = as_array(X)
+        C = _check_count(self.n_clusters, 'n_clusters')
+        K = 25 * C if self.n_components is None else _check_count(self.n_components, 'n_components')
         if K < C: raise ValueError(f"`n_components` = {K} is the total number of Gaussians and must be >= `n_clusters` = {C}.")
-        if self.n_neighbors is not None: _check_int(self.n_neighbors, 'n_neighbors')
+        if self.n_neighbors is not None: _check_count(self.n_neighbors, 'n_neighbors')
         self.n_components_ = self._check_params(len(X), K)
         self._fit_gmm(X, K)
         self.component_clusters_ = spectral_groups(self.mixture_, C, self.n_neighbors, self.random_state)

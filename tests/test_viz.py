@@ -1,4 +1,4 @@
-"Shape, rendering and bad-input tests for cpmm.viz under the Agg backend (the notebook 11_viz holds the worked checks)."
+"Shape, rendering and bad-input tests for cpmm.viz and cpmm.viz_images under the Agg backend (the notebooks 11_viz and 11a_viz_images hold the worked checks)."
 import matplotlib
 matplotlib.use('Agg')
 import math
@@ -12,7 +12,8 @@ from matplotlib.patches import Ellipse
 from cpmm.mfa import MFA, HierarchicalMFA
 from cpmm.direct import DirectMFA
 from cpmm.data import inverse_logit_transform
-from cpmm.viz import plot_mixture, plot_spaces, plot_samples, plot_trajectory_means, plot_images, principal_plane
+from cpmm.viz import plot_mixture, plot_spaces, plot_samples, principal_plane
+from cpmm.viz_images import plot_trajectory_means, plot_images
 
 
 @pytest.fixture(autouse=True)
@@ -297,14 +298,14 @@ def test_principal_plane_and_projected_mixture():
 def test_samples_say_what_the_colours_are():
     mix, X = rand_mix(3, 4), torch.randn(30, 2)
     fig = plot_samples(mix, X, names=['a', 'b'])
-    assert 'predicted cluster' in fig._suptitle.get_text() and 'the cluster that drew each sample' in fig._suptitle.get_text()
+    assert 'predicted cluster' in fig.get_suptitle() and 'the cluster that drew each sample' in fig.get_suptitle()
     assert fig.axes[0].get_xlabel() == 'a' and fig.axes[0].get_ylabel() == 'b'
     assert legend_texts(fig.axes[1]) == ['cluster 0', 'cluster 1', 'cluster 2']
-    assert 'the labels' in plot_samples(mix, X, y=np.zeros(30, int))._suptitle.get_text()
+    assert 'the labels' in plot_samples(mix, X, y=np.zeros(30, int)).get_suptitle()
 
 
 def test_spaces_name_each_panel():
     fig = plot_spaces(np.random.RandomState(0).randn(5, 20, 2), n_panels=3)
     assert [a.get_title() for a in fig.axes] == ['v = 1.00', 'v = 0.50', 'v = 0.00']
     assert [a.get_xlabel() for a in fig.axes] == ['latent space N(0, I)', 'the flow at time v = 0.50', 'data space']
-    assert "curriculum's spaces" in fig._suptitle.get_text()
+    assert "curriculum's spaces" in fig.get_suptitle()
