@@ -169,7 +169,8 @@ def _rows(est, X) -> Tensor:
 @patch
 def score_samples(self:CPMM|CPMMClassifier, X) -> np.ndarray:
     "Log-density of each sample (N,), in nats, in X's units."
-    return _to_numpy(self.mixture_.log_prob(_rows(self, X), BATCH_SIZE))
+    X = _rows(self, X)                            # checks that it is fitted
+    return _to_numpy(self.mixture_.log_prob(X, BATCH_SIZE))
 
 @patch
 def score(self:CPMM, X, y=None) -> float:
@@ -179,17 +180,20 @@ def score(self:CPMM, X, y=None) -> float:
 @patch
 def predict_proba(self:CPMM|CPMMClassifier, X) -> np.ndarray:
     "Posterior probability of each trajectory (cluster, or class in the order of `classes_`) by Bayes' rule: (N, C)."
-    return _to_numpy(self.mixture_.predict_proba(_rows(self, X), BATCH_SIZE))
+    X = _rows(self, X)                            # checks that it is fitted
+    return _to_numpy(self.mixture_.predict_proba(X, BATCH_SIZE))
 
 @patch
 def predict(self:CPMM, X) -> np.ndarray:
     "Most probable cluster of each sample: (N,) in 0..n_clusters-1."
-    return _to_numpy(self.mixture_.predict(_rows(self, X), BATCH_SIZE))
+    X = _rows(self, X)                            # checks that it is fitted
+    return _to_numpy(self.mixture_.predict(X, BATCH_SIZE))
 
 @patch
 def predict(self:CPMMClassifier, X) -> np.ndarray:
     "Most probable class of each sample: (N,) values of `classes_`."
-    codes = _to_numpy(self.mixture_.predict(_rows(self, X), BATCH_SIZE))          # checks that the classifier is fitted
+    X = _rows(self, X)                            # checks that the classifier is fitted
+    codes = _to_numpy(self.mixture_.predict(X, BATCH_SIZE))
     return self.classes_[codes]
 
 @patch
