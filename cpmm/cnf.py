@@ -15,7 +15,9 @@ from fastprogress.fastprogress import progress_bar
 from torchdiffeq import odeint, odeint_adjoint
 from .data import _as_float, _check_int, _check_real
 from .node import _pick
-from .train import Objective, fit as train_fit, read_checkpoint, atomic_save, NonFiniteLossError
+from .objectives import Objective
+from .checkpoint import read_checkpoint, atomic_save
+from .train import fit as train_fit, NonFiniteLossError
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'NOISES', 'SOLVERS', 'TRACES', 'FIELDS', 'OBJECTIVES', 'ConcatSquash', 'MLPField', 'ConcatConv',

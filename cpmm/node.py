@@ -16,7 +16,8 @@ from torchdiffeq import odeint, odeint_adjoint
 from .mfa import HierarchicalMFA
 from .direct import Parameterization, INITS, soft_clip, init_params, unsoft_clip, _check_int
 from .direct import check_data, kmeans, feature_variance, TINY
-from .train import Objective, fit as train_fit
+from .objectives import Objective
+from .train import fit as train_fit
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'VECTOR_FIELDS', 'SOLVERS', 'Sin', 'VectorField', 'MLPField', 'ConvField', 'NodeMFA', 'path_params']
