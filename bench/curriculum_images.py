@@ -10,7 +10,7 @@ space, Hungarian cluster accuracy):
   matching, `--teacher-steps` Adam steps of 256 images), cached under `--cache`; then `--n-spaces` spaces (float16,
   memory-mapped). Its time is printed apart.
 * models, every one with C = 10, G = 25, R = 8, batch 256, entropy weight 1, noise 0.01 and the same number of
-  epochs, `--n-spaces + --finetune`, and, beside `cpmm.model.IMAGE_SETTINGS` and the estimator's defaults, the
+  epochs, `--n-spaces + --finetune`, and, beside `cpmm.fitting.IMAGE_SETTINGS` and the estimator's defaults, the
   settings of `RUN` below: `standardize=False` (the teacher models the logit-space images as they are, and every
   model sees the same data), `validation_fraction=None` (all training images, all epochs: no early stopping) and
   `log_d_min=-6` (the floor, in logit units, that bench/results/curriculum_images.* were measured with);
@@ -47,7 +47,8 @@ import torch
 from sklearn.mixture import GaussianMixture
 from cpmm.curriculum import fit_teacher
 from cpmm.metrics import bpd, cluster_accuracy
-from cpmm.model import CPMM, IMAGE_SETTINGS
+from cpmm.fitting import IMAGE_SETTINGS
+from cpmm.model import CPMM
 from common import load_images, majority_map
 torch.set_num_threads(a.threads)
 M = 784

@@ -14,7 +14,7 @@ chosen defaults' toy numbers as optimistic.
 import argparse, time
 import torch
 from cpmm.curriculum import fit_teacher, compute_spaces, curriculum_fit
-from cpmm.data import broken_circles
+from cpmm.toys import make_toy
 from cpmm.metrics import cluster_accuracy
 from cpmm.node import NodeMFA
 
@@ -36,7 +36,7 @@ if __name__ == '__main__':
     p.add_argument('--every', type=int, default=5, help='print the accuracy on the current space every N epochs')
     a = p.parse_args()
     torch.set_num_threads(1)
-    X, y = broken_circles(3000, seed=0); Xt, yt = broken_circles(3000, seed=100)
+    X, y = make_toy('broken_circles', 3000, seed=0); Xt, yt = make_toy('broken_circles', 3000, seed=100)
     S = compute_spaces(fit_teacher(X, steps=1500, max_seconds=None, cache=a.cache, progress=False), X, cache=a.cache, progress=False)
     for name in a.only.split(','):
         node = NodeMFA(2, 25, 2, 1, log_d_min=-10.)

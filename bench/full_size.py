@@ -15,7 +15,7 @@ alpha 1e-6, train seed 0 / test seed 1, bits/dim in pixel space, Hungarian clust
 2. spaces: `cpmm.curriculum.compute_spaces`, `--n-spaces` of them (the paper's 51), `dtype='auto'` (float16 when over 1 GiB,
    as `CPMM.fit` does); fewer only when a probe of the CPMM's training step says that 51 spaces and one fine-tuning epoch
    do not fit the CPMM's share of the budget (then about a fifth of the affordable epochs go to fine-tuning);
-3. CPMM: `CPMM(**cpmm.model.IMAGE_SETTINGS, **RUN, curriculum=teacher)` (C = 10, G = 25, R = 8, conv ODE, midpoint
+3. CPMM: `CPMM(**cpmm.fitting.IMAGE_SETTINGS, **RUN, curriculum=teacher)` (C = 10, G = 25, R = 8, conv ODE, midpoint
    h = 0.125, lr 3e-3, batch 256, entropy 1; `RUN`: the settings beside those and the estimator's defaults,
    `standardize=False` and `validation_fraction=None`, since the teacher models the images as they are and the
    spaces of stage 2 hold all training images, and `log_d_min=-6`, the floor in logit units of
@@ -105,23 +105,13 @@ def fit_teacher_budgeted(X, seconds:float, max_steps:int, seed:int, cache, devic
     return flow, info
 
 
-def build(est, n_features:int):
-    "A parameterization of `est`'s settings over `n_features` dims (as its `fit` builds one), from the public classes."
-    from cpmm.direct import DirectMFA
-    from cpmm.model import MLP_SOLVER
-    from cpmm.node import NodeMFA
-    args = (est.n_clusters, est.n_components, n_features, est.rank)
-    if est.parameterization == 'direct': return DirectMFA(*args, log_d_min=est.log_d_min)
-    return NodeMFA(*args, net=est.net, image_shape=est.image_shape, log_d_min=est.log_d_min,
-                   **{**(MLP_SOLVER if est.net == 'mlp' else {}), **(est.node_options or {})})
-
-
 def probe_epoch_seconds(est, X, n_steps:int=6) -> float:
     "Seconds per training epoch of `est`'s parameterization on X, from `n_steps` steps of a throwaway copy (after one of warm-up)."
+    from cpmm.fitting import build
     from cpmm.train import fit as train_fit
     import torch
     torch.manual_seed(est.random_state)
-    param = build(est, X.shape[1]).to(est.device)
+    param = build(est, est.n_clusters, X.shape[1]).to(est.device)
     param.init_from_data(X[:max(est.batch_size, 64)], method='random', seed=est.random_state)
     step = lambda n: train_fit(param, X[:n], epochs=1, batch_size=est.batch_size, lr=est.lr or 1e-3, device=est.device, progress=False)
     step(min(len(X), est.batch_size))                                                   # warm-up (CUDA kernels, allocator)
@@ -157,10 +147,14 @@ def gmm_budgeted(K:int, Xtr, seconds:float, seed:int, chunk:int=5, max_iter:int=
 
 
 def npz_loader(path):
-    "A `loader(name, split)` for bench/common.load_images that reads an .npz written by `--pack`."
+    "A `loader(name, split, n)` for bench/common.load_images that reads the first n images of an .npz written by `--pack`."
     import numpy as np, torch
     z = np.load(path)
-    return lambda name, split: (torch.from_numpy(z[f'{name}/{split}/x']), torch.from_numpy(z[f'{name}/{split}/y']))
+    def load(name, split, n=None):
+        x, y = z[f'{name}/{split}/x'], z[f'{name}/{split}/y']
+        if n is not None and n > len(x): raise ValueError(f"{name} {split} holds {len(x)} images; cannot take the first {n}.")
+        return torch.from_numpy(x[:n]), torch.from_numpy(y[:n])
+    return load
 
 
 def pack(path, dsets):
@@ -184,7 +178,8 @@ def run_dataset(ds:str, a, seconds:float, out:dict, entry:dict):
     import torch
     from cpmm.curriculum import compute_spaces
     from cpmm.metrics import bpd, cluster_accuracy
-    from cpmm.model import CPMM, IMAGE_SETTINGS
+    from cpmm.fitting import IMAGE_SETTINGS
+    from cpmm.model import CPMM
     from common import load_images, majority_map
     budget, M = Budget(seconds), 784
     try: data, desc = load_images(ds, a.train_size or (60000 if ds == 'fashion' else None), a.test_size, a.alpha, a.seed,

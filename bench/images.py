@@ -1,8 +1,8 @@
 """Image benchmark on CPU: the conv CPMM against the direct MFA and scikit-learn's diagonal GMM, each under one wall-time budget.
 
-    python bench/images.py                                   # both data sets, 10 min per trained model (~45 min)
+    python bench/images.py                                   # both data sets, 10 min per trained model (~45 min); writes bench/results/images.{json,md}
     python bench/images.py --dataset mnist --budget-min 2    # a quick look
-    python bench/images.py --dataset fashion --train-size 20000 --test-size 10000 --budget-min 15 --json out.json
+    python bench/images.py --dataset fashion --train-size 20000 --test-size 10000 --budget-min 15 --out /tmp/fashion   # /tmp/fashion.{json,md}
 
 What it measures, per data set, on the same preprocessed data:
 
@@ -16,7 +16,7 @@ What it measures, per data set, on the same preprocessed data:
   one-to-one) of the predicted cluster (`HierarchicalMFA.predict`, or the GMM's component).
 * models:
   (a) cpmm   : `NodeMFA(C, G, 784, R, net='conv', image_shape=(1, 28, 28))` with a cheap fixed-step solver
-               (`--method`, `--step-size`), `init_from_data(method='kmeans')`, trained with `cpmm.train.Trainer`
+               (`--method`, `--step-size`), `init_from_data(method='kmeans')`, trained with `cpmm.train.fit`
                (Adam, minibatches) for `--budget-min` of wall time, then `extract()`ed to a `HierarchicalMFA`
                at G evenly spaced pseudotimes and evaluated without the ODE.
   (b) direct : `DirectMFA(C, G, 784, R)`: the same C·G components as independent parameters, same init, same
@@ -26,10 +26,10 @@ What it measures, per data set, on the same preprocessed data:
                a factor analyser per cluster) and NOT trained further (`--no-mfa10` skips it).
   The trained models are also scored at their initialisation ("@init" rows) so the table shows what the budget
   bought.
-* budget: training runs `Trainer.run_epoch` on one minibatch at a time (successive batches of a fresh random
-  permutation each epoch, remainder dropped) and stops before a step that would overrun the budget (judged by the
-  mean step time so far). The learning rate follows a cosine decay over the wall-time budget by default
-  (`--schedule cosine`; `constant` keeps it fixed). Wall seconds and CPU seconds (process time) are both reported:
+* budget: training is `cpmm.train.fit(param, X, epochs=None, max_seconds=budget, schedule='cosine')`: epochs of
+  shuffled minibatches until the budget's seconds of optimizer steps are spent (the step that crosses it is the
+  last). The learning rate follows a cosine decay per step over the budget by default (`--schedule cosine`;
+  `constant` keeps it fixed). Wall seconds and CPU seconds (process time) are both reported:
   the machine may be shared, so the wall budget buys fewer steps when it is loaded.
 * checks: non-finite losses stop training (`NonFiniteLossError`, caught; the model is evaluated as it was before the
   bad step) and are reported; the extracted parameters and the test log-densities are checked for NaN/inf.
@@ -44,6 +44,7 @@ only what was measured in the run itself.
 """
 from __future__ import annotations
 import argparse, json, math, os, sys, time
+from pathlib import Path
 
 
 def parse_args(argv=None):
@@ -73,7 +74,7 @@ def parse_args(argv=None):
     p.add_argument('--holdout', type=int, default=0,
                    help='tuning mode: evaluate on the last N images of the training subset (and train on the rest) '
                         'instead of the test set')
-    p.add_argument('--json', default=None, help='also write the results to this JSON file')
+    p.add_argument('--out', default='bench/results/images', help='write the results to OUT.json and the table to OUT.md')
     p.add_argument('--log-every', type=float, default=60., help='seconds between training progress lines')
     a = p.parse_args(argv)
     a.models = [m.strip() for m in a.models.split(',') if m.strip()]
@@ -93,7 +94,7 @@ from cpmm.metrics import bpd, cluster_accuracy
 from cpmm.mfa import HierarchicalMFA
 from cpmm.direct import DirectMFA
 from cpmm.node import NodeMFA
-from cpmm.train import Trainer, NonFiniteLossError
+from cpmm.train import fit as train_fit, NonFiniteLossError
 from common import load_images as load
 
 torch.set_num_threads(args.threads)
@@ -107,13 +108,10 @@ def log(*a):
 # ---------------------------------------------------------------- evaluation
 @torch.no_grad()
 def evaluate_mix(mix:HierarchicalMFA, X, log_det, y, batch:int=1000) -> dict:
-    "Test bits/dim and cluster accuracy of a HierarchicalMFA, with NaN/inf checks."
+    "Test bits/dim and cluster accuracy of a HierarchicalMFA (its `cluster_log_prob`, `batch` rows at a time), with NaN/inf checks."
     finite = all(torch.isfinite(v).all().item() for v in mix.params().values())
-    lps, preds = [], []
-    for i in range(0, len(X), batch):
-        cl = mix.cluster_log_prob(X[i:i + batch])
-        lps.append(torch.logsumexp(cl, -1).double()); preds.append(cl.argmax(-1))
-    lp, pred = torch.cat(lps), torch.cat(preds)
+    cl = mix.cluster_log_prob(X, batch)                           # (N, C): log p(x, c)
+    lp, pred = torch.logsumexp(cl, -1).double(), cl.argmax(-1)
     bad = int((~torch.isfinite(lp)).sum())
     res = dict(params_finite=finite, nonfinite_logp=bad)
     res['bpd'] = bpd(lp, log_det, M) if bad == 0 else float('nan')
@@ -126,41 +124,27 @@ def n_params(m) -> int: return sum(p.numel() for p in m.parameters() if p.requir
 
 # ---------------------------------------------------------------- budgeted training
 def train_budget(param, X, budget_s:float, lr:float, a, tag:str) -> dict:
-    "Adam with cpmm.train.Trainer, one minibatch per `run_epoch` call, until the wall-time budget would be overrun."
-    tr = Trainer(param, lr=lr, batch_size=a.batch_size, entropy_weight=a.entropy_weight, noise_std=a.noise_std,
-                 clip=a.clip, seed=a.seed, progress=False)
-    g = torch.Generator().manual_seed(a.seed + 7)
-    N, B = len(X), a.batch_size
-    nb = N // B
-    t0, c0 = time.perf_counter(), time.process_time()
-    steps, step_time, last_log, stop, nonfinite, recent = 0, 0., t0, False, None, []
-    while not stop:
-        perm = torch.randperm(N, generator=g)[:nb * B]
-        for idx in perm.split(B):
-            el = time.perf_counter() - t0
-            mean_step = step_time / steps if steps else 0.
-            if el + mean_step > budget_s: stop = True; break
-            if a.schedule == 'cosine': tr.base_lr = lr * 0.5 * (1 + math.cos(math.pi * min(el / budget_s, 1.)))
-            ts = time.perf_counter()
-            try:
-                rec = tr.run_epoch(X[idx])
-            except NonFiniteLossError as e:
-                nonfinite = f'step {steps + 1}: {str(e).split(";")[0]}'
-                log(f'{tag}: NON-FINITE LOSS at step {steps + 1}; stopping, evaluating the last good parameters')
-                stop = True; break
-            step_time += time.perf_counter() - ts
-            steps += 1
-            recent.append(rec['train_nll'])
-            if time.perf_counter() - last_log > a.log_every:
-                last_log = time.perf_counter()
-                log(f'{tag}: step {steps} epoch {steps * B / N:.2f} lr {tr.opt.param_groups[0]["lr"]:.2e} '
-                    f'train nll/dim {np.mean(recent) / M:.4f} ({step_time / steps:.2f} s/step)')
-                recent = []
+    "Adam by `cpmm.train.fit` on minibatches until `budget_s` seconds of steps are spent, the rate cosine-decayed per step over them."
+    seen, last_log = {}, [time.perf_counter()]
+    def progress(tr, rec):                                        # after every epoch: keep the trainer, log now and then
+        seen['tr'] = tr
+        if time.perf_counter() - last_log[0] > a.log_every:
+            last_log[0] = time.perf_counter()
+            log(f"{tag}: step {tr.step} epoch {tr.epoch} lr {rec['lr']:.2e} train nll/dim {rec['train_nll'] / M:.4f} "
+                f"({tr.seconds / max(tr.step, 1):.2f} s/step)")
+    t0, c0, nonfinite = time.perf_counter(), time.process_time(), None
+    try:
+        tr = train_fit(param, X, epochs=None, max_seconds=budget_s, schedule='cosine' if a.schedule == 'cosine' else None,
+                       lr=lr, batch_size=a.batch_size, entropy_weight=a.entropy_weight, noise_std=a.noise_std, clip=a.clip,
+                       seed=a.seed, progress=False, callback=progress)
+    except NonFiniteLossError as e:                               # raised before the bad step: `param` holds the last good parameters
+        nonfinite, tr = str(e).split(';')[0], seen.get('tr')
+        log(f'{tag}: NON-FINITE LOSS ({nonfinite}); stopping, evaluating the last good parameters')
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    tr.history = tr.history[-1:]                                  # one record per step otherwise; keep the last
-    return dict(steps=steps, epochs=steps * B / N, train_wall_s=wall, train_cpu_s=cpu,
-                s_per_step=step_time / max(steps, 1), nonfinite=nonfinite,
-                last_train_nll_per_dim=(float(np.mean(recent)) / M if recent else None))
+    steps, seconds = (tr.step, tr.seconds) if tr is not None else (0, 0.)
+    last = tr.history[-1]['train_nll'] / M if tr is not None and tr.history else None
+    return dict(steps=steps, epochs=steps * a.batch_size / len(X), train_wall_s=wall, train_cpu_s=cpu,
+                s_per_step=seconds / max(steps, 1), nonfinite=nonfinite, last_train_nll_per_dim=last)
 
 
 # ---------------------------------------------------------------- one data set
@@ -253,28 +237,32 @@ def main(a):
         r, d = run_dataset(ds, a)
         rows += r; descs.append(d)
     total = time.perf_counter() - t_all
-    print()
-    print('=' * 40, 'images benchmark', '=' * 40)
-    print(f'budget: {a.budget_min:g} min wall time of training per trained model (CPMM, direct); GMM: EM to convergence; '
-          f'k-means+FA MFA: initialisation only')
-    for d in descs: print('data:', d)
-    print(f'preprocessing: dequantize (seeded, seed {a.seed} train / {a.seed + 1} test) -> logit_transform(alpha={a.alpha:g}); '
-          f'bpd = cpmm.metrics.bpd(log p(y), log_det, 784) (pixel space, +8); train bpd on the first 2000 training images (or all, if fewer)')
-    print(f'CPMM: NodeMFA(C={a.clusters}, G={a.components}, M=784, R={a.rank}, net=conv, image_shape=(1,28,28), '
-          f'method={a.method}, step_size={a.step_size:g}, adjoint={a.adjoint}); direct: DirectMFA(C={a.clusters}, G={a.components}, R={a.rank}); '
-          f"both init_from_data(method='kmeans', seed={a.seed}), extracted at G={a.components} evenly spaced pseudotimes")
-    print(f'trainer: cpmm.train.Trainer, Adam, batch {a.batch_size}, lr schedule {a.schedule} over the budget, '
-          f'entropy_weight {a.entropy_weight:g}, noise_std {a.noise_std:g}, clip {a.clip}; {a.threads} thread(s); '
-          f'load average at start {load0[0]:.2f}, at end {os.getloadavg()[0]:.2f}')
-    print('columns: steps = Adam steps (GMM: EM iterations); wall s / cpu s = training time (init excluded; @init rows: 0); '
-          'acc = Hungarian cluster accuracy on test; NaN? = non-finite loss, parameters or test log-density')
-    print(table(rows))
-    for r in rows:
-        if r['nonfinite']: print(f"note: {r['dataset']} {r['model']}: {r['nonfinite']}")
+    head = [f'budget: {a.budget_min:g} min wall time of training per trained model (CPMM, direct); GMM: EM to convergence; '
+            f'k-means+FA MFA: initialisation only',
+            *[f'data: {d}' for d in descs],
+            f'preprocessing: cpmm.data.prepare_images: dequantize (seeded, seed {a.seed} train / {a.seed + 1} test) -> logit_transform(alpha={a.alpha:g}); '
+            f'bpd = cpmm.metrics.bpd(log p(y), log_det, 784) (pixel space, +8); train bpd on the first 2000 training images (or all, if fewer)',
+            f'CPMM: NodeMFA(C={a.clusters}, G={a.components}, M=784, R={a.rank}, net=conv, image_shape=(1,28,28), '
+            f'method={a.method}, step_size={a.step_size:g}, adjoint={a.adjoint}); direct: DirectMFA(C={a.clusters}, G={a.components}, R={a.rank}); '
+            f"both init_from_data(method='kmeans', seed={a.seed}), extracted at G={a.components} evenly spaced pseudotimes",
+            f'trainer: cpmm.train.fit, Adam, batch {a.batch_size}, lr schedule {a.schedule} over the budget, '
+            f'entropy_weight {a.entropy_weight:g}, noise_std {a.noise_std:g}, clip {a.clip}; {a.threads} thread(s); '
+            f'load average at start {load0[0]:.2f}, at end {os.getloadavg()[0]:.2f}',
+            'columns: steps = Adam steps (GMM: EM iterations); wall s / cpu s = training time (init excluded; @init rows: 0); '
+            'acc = Hungarian cluster accuracy on test; NaN? = non-finite loss, parameters or test log-density']
+    notes = [f"note: {r['dataset']} {r['model']}: {r['nonfinite']}" for r in rows if r['nonfinite']]
+    print(); print('=' * 40, 'images benchmark', '=' * 40)
+    print('\n'.join(head)); print(table(rows))
+    for n in notes: print(n)
     print(f'total run time {total / 60:.1f} min')
-    if a.json:
-        with open(a.json, 'w') as f:
-            json.dump(dict(args=vars(a), data=descs, rows=rows, total_s=total), f, indent=1, default=str)
+    if a.out:
+        out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
+        cmd = ' '.join(['python', 'bench/images.py', *sys.argv[1:]])
+        out.with_suffix('.json').write_text(json.dumps(dict(command=cmd, args=vars(a), data=descs, rows=rows, total_s=total), indent=1, default=str))
+        out.with_suffix('.md').write_text(f"# Image benchmark\n\n`{cmd}` ({total / 60:.1f} min in all)\n\n"
+                                          + ''.join(f'- {h}\n' for h in head) + '\n```\n' + table(rows) + '\n```\n'
+                                          + ''.join(f'\n{n}\n' for n in notes))
+        log(f'wrote {out}.json and {out}.md')
 
 
 if __name__ == '__main__':

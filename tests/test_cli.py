@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from cpmm.cli import main, parser, read_table
+from cpmm.cli import main, parser
+from cpmm.io import read_table
 from cpmm.model import CPMM, load_mixture
 
 
@@ -246,7 +247,9 @@ def test_words(capsys):
     from cpmm import __version__
     code, out, _ = run(['--version'], capsys)
     assert code == 0 and out.strip() == f'cpmm {__version__}'
-    h = ' '.join(parser()._subparsers._group_actions[0].choices['fit'].format_help().split())
+    code, h, _ = run(['fit', '--help'], capsys)                      # the help of `cpmm fit`, as printed
+    assert code == 0
+    h = ' '.join(h.split())
     assert 'opt-in, off by default' in h and '--no-curriculum' not in h
     assert f"the estimator's {CPMM().epochs}" in h and not re.search(r'default 20\b', h)
     assert f'default {CPMM().n_spaces}' in h and f'default {CPMM().teacher_seconds}' in h and 'no step limit' in h
@@ -267,7 +270,7 @@ def drawn(monkeypatch):
     from matplotlib.figure import Figure
     seen, save = {}, Figure.savefig
     def spy(fig, fname, *a, **k):
-        sup = fig._suptitle.get_text() if fig._suptitle is not None else ''
+        sup = fig.get_suptitle()
         seen[Path(fname).name] = (sup, [(ax.get_title(), ax.get_xlabel(), ax.get_ylabel(),
                                           [t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else [])
                                          for ax in fig.axes])

@@ -1,5 +1,5 @@
 "bench/full_size.py: the --small run on CPU writes complete JSON; the budgeted curriculum fit is `CPMM(curriculum=teacher).fit(X)` when time allows and stops at its deadline otherwise."
-import json, math, os, subprocess, sys, time
+import json, math, os, runpy, subprocess, sys, time
 from pathlib import Path
 import numpy as np
 import pytest
@@ -7,10 +7,17 @@ import torch
 from cpmm.curriculum import compute_spaces, fit_teacher
 from cpmm.data import IMAGE_SETS, load_images
 from cpmm.model import CPMM
+from cpmm.train import StopTraining
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / 'bench'))
-import full_size
+RUN = dict(standardize=False, validation_fraction=None, log_d_min=-6.)   # bench/full_size.py's settings beside IMAGE_SETTINGS
+
+
+def until(deadline:float):
+    "The budgeted fit of bench/full_size.py (`fit_curriculum`): a callback ending the fit after the epoch that ends past `deadline`."
+    def stop(tr, rec):
+        if time.monotonic() > deadline: raise StopTraining
+    return stop
 
 
 def _have(name):
@@ -88,7 +95,7 @@ def tiny(tmp_path_factory):
     teacher = fit_teacher(X, steps=4, cache=cache, progress=False, hidden=16)
     spaces = compute_spaces(teacher, X, n_spaces=3, cache=cache, progress=False)
     kw = dict(n_clusters=2, n_components=3, rank=1, net='conv', image_shape=(1, 4, 4), epochs=2, batch_size=16, lr=3e-3,
-              entropy_weight=1., n_spaces=3, cache=str(cache), n_threads=1, curriculum=teacher, **full_size.RUN,
+              entropy_weight=1., n_spaces=3, cache=str(cache), n_threads=1, curriculum=teacher, **RUN,
               node_options=dict(method='euler', step_size=0.5, hidden=4))
     return X, teacher, spaces, kw
 
@@ -96,7 +103,7 @@ def tiny(tmp_path_factory):
 def test_fit_curriculum_is_cpmm_fit(tiny):
     X, teacher, spaces, kw = tiny
     ref = CPMM(**kw).fit(X)
-    est = full_size.fit_curriculum(CPMM(**kw), X)
+    est = CPMM(**kw).fit(X, callback=until(math.inf))
     assert len(est.history_) == len(ref.history_) == 3 + 2
     assert est.spaces_.path == spaces.path                 # the spaces computed beforehand, from the cache (RUN: all rows, as they are)
     for k, v in ref.mixture_.params().items(): torch.testing.assert_close(est.mixture_.params()[k], v)
@@ -105,18 +112,19 @@ def test_fit_curriculum_is_cpmm_fit(tiny):
 
 def test_fit_curriculum_stops_at_deadline(tiny):
     X, teacher, spaces, kw = tiny
-    est = full_size.fit_curriculum(CPMM(**kw), X, deadline=time.monotonic() - 1)
+    est = CPMM(**kw).fit(X, callback=until(time.monotonic() - 1))
     assert len(est.history_) == 1 and est.history_[0]['phase'] == 'curriculum'   # one epoch, then the deadline
     assert np.isfinite(est.score_samples(X)).all() and est.predict(X).shape == (64,)
 
 
 def test_budget_shares():
-    b = full_size.Budget(100., {'a': 0.25, 'b': 0.75})
+    Budget = runpy.run_path(str(ROOT / 'bench' / 'full_size.py'))['Budget']   # the script's namespace (not run as __main__)
+    b = Budget(100., {'a': 0.25, 'b': 0.75})
     assert abs(b.stage('a') - 25) < 0.5 and abs(b.stage('b') - 100) < 0.5   # the last stage gets all that is left
-    assert full_size.Budget(-5.).left() == 0
+    assert Budget(-5.).left() == 0
 
 
 def test_bad_arguments_exit_2():
     for argv in (['--n-spaces', '1'], ['--budget-min', '0'], ['--device', 'tpu']):
-        with pytest.raises(SystemExit) as e: full_size.parse(argv)
-        assert e.value.code == 2
+        p = script(*argv)
+        assert p.returncode == 2, p.stderr[-2000:]
