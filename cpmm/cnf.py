@@ -13,32 +13,11 @@ from torch import nn, Tensor
 from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from .checks import check_choice, check_int, check_real, as_float
-from .fields import ACTIVATIONS, SOLVERS, FlowMLP, FlowConv, conv_shape, integrate
+from .fields import ACTIVATIONS, NOISES, SOLVERS, FlowMLP, FlowConv, conv_shape, divergence, hutchinson_noise, integrate
 from .train import Objective, fit as train_fit, read_checkpoint, atomic_save, NonFiniteLossError
 
 # %% auto #0
-__all__ = ['NOISES', 'TRACES', 'OBJECTIVES', 'divergence', 'CNF', 'std_normal_log_prob', 'ot_pairing', 'FlowLoss']
-
-# %% ../nbs/07_cnf.ipynb #d217e654
-def divergence(du:Tensor,                # (N, M) the field's output, computed from `u`
-               u:Tensor,                 # (N, M) states, requiring grad
-               eps:Tensor|None=None,     # (N, M) Hutchinson noise, or None for the exact trace
-               create_graph:bool=False,  # keep the graph (to differentiate the divergence itself, e.g. when training)
-              ) -> Tensor: # (N,) tr(∂du/∂u) per row, exact or its Hutchinson estimate εᵀ(∂du/∂u)ε
-    "The trace of the Jacobian of a row-wise map, exactly (one backward per dimension) or by Hutchinson's estimator."
-    if eps is not None:
-        vjp = torch.autograd.grad(du, u, eps, create_graph=create_graph)[0]
-        return (vjp * eps).sum(1)
-    return sum(torch.autograd.grad(du[:, i].sum(), u, create_graph=create_graph, retain_graph=True)[0][:, i]
-               for i in range(u.shape[1]))
-
-def _noise(kind:str, shape, generator:torch.Generator|None, like:Tensor) -> Tensor:
-    "Hutchinson noise with E[εεᵀ] = I: 'rademacher' (±1) or 'gaussian', drawn on the CPU generator and moved to `like`."
-    e = torch.randn(shape, generator=generator, dtype=like.dtype) if kind == 'gaussian' else \
-        torch.randint(0, 2, shape, generator=generator).to(like.dtype) * 2 - 1
-    return e.to(like.device)
-
-NOISES = ('rademacher', 'gaussian')
+__all__ = ['TRACES', 'OBJECTIVES', 'CNF', 'std_normal_log_prob', 'ot_pairing', 'FlowLoss']
 
 # %% ../nbs/07_cnf.ipynb #c099add1
 class _Dynamics(nn.Module):
@@ -160,7 +139,7 @@ def log_prob_and_energy(self:CNF, X:Tensor, generator:torch.Generator|None=None)
 @patch
 def _log_prob(self:CNF, X:Tensor, generator:torch.Generator|None=None, kinetic:bool=False) -> tuple[Tensor, Tensor|None]:
     "log p(X) (N,) and, if `kinetic`, the kinetic energy ∫₀¹ ‖g(u_s, s)‖² ds (N,) of each path (else None)."
-    eps = None if self.exact else _noise(self.noise, X.shape, generator, X)
+    eps = None if self.exact else hutchinson_noise(self.noise, X.shape, generator, X)
     times = torch.tensor([0., 1.], dtype=X.dtype, device=X.device)
     state = (X, X.new_zeros(len(X))) + ((X.new_zeros(len(X)),) if kinetic else ())
     u, ell, *k = self._odeint(_Dynamics(self.field, eps), state, times)

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 from torch import nn
-from cpmm.cnf import CNF, divergence
-from cpmm.fields import FlowMLP
+from cpmm.cnf import CNF
+from cpmm.fields import FlowMLP, divergence
 from cpmm.train import NonFiniteLossError
 
 torch.set_num_threads(1)
