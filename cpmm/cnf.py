@@ -4,17 +4,15 @@
 
 # %% ../nbs/07_cnf.ipynb #44351c5b
 from __future__ import annotations
-import math, time
-import numpy as np
+import math
 from scipy.optimize import linear_sum_assignment
 from pathlib import Path
 import torch
 from torch import nn, Tensor
 from fastcore.basics import patch
-from fastprogress.fastprogress import progress_bar
 from .checks import check_choice, check_int, check_real, as_float
 from .fields import ACTIVATIONS, NOISES, SOLVERS, FlowMLP, FlowConv, conv_shape, divergence, hutchinson_noise, integrate
-from .train import Objective, fit as train_fit, read_checkpoint, atomic_save, NonFiniteLossError
+from .train import Objective, fit as train_fit, read_checkpoint, atomic_save
 
 # %% auto #0
 __all__ = ['TRACES', 'OBJECTIVES', 'CNF', 'std_normal_log_prob', 'ot_pairing', 'FlowLoss']
