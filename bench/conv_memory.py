@@ -12,14 +12,39 @@ Each (solver, adjoint) configuration runs in a fresh Python subprocess, so that 
   the data and the imports are already resident; the first step includes Adam's state allocation). The absolute
   peak RSS of the process is printed too.
 * peak tensor memory = the high-water mark of CPU tensor allocations during a later step, from `torch.profiler`'s
-  memory events (run in another fresh subprocess, because the profiler itself costs memory).
+  memory events (`peak_memory`; run in another fresh subprocess, because the profiler itself costs memory).
 * seconds per step = mean wall time of `--steps` steps after the first (the first one is reported separately).
 Target: peak under 8 GiB.
 """
 from __future__ import annotations
-import argparse, json, os, resource, subprocess, sys, time
+import argparse, json, os, re, resource, subprocess, sys, tempfile, time
 
 GiB = 2 ** 30
+KINETO_LOG = r'^(USDT|STAGE|INFO|WARNING|ERROR):\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d+:\d+ \S+\.cpp:\d+\] '   # the profiler library's log lines
+
+
+def peak_memory(step) -> float:
+    "Peak of CPU tensor memory allocated while running `step()`, in bytes: the running sum of `torch.profiler`'s allocation events."
+    import numpy as np
+    from torch.profiler import profile, ProfilerActivity
+    # The profiler's C++ library (kineto) logs to file descriptor 2 on every run, and on a machine without a GPU
+    # adds "ERROR ... gpuGetDeviceCount failed": hold its log lines back while profiling; pass any other output on.
+    sys.stderr.flush()
+    saved, held = os.dup(2), tempfile.TemporaryFile()
+    os.dup2(held.fileno(), 2)
+    try:
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof: step()
+        with tempfile.TemporaryDirectory() as d:            # the public record of every allocation: the Chrome trace
+            prof.export_chrome_trace(os.path.join(d, 'trace.json'))
+            with open(os.path.join(d, 'trace.json')) as f: events = json.load(f)['traceEvents']
+    finally:
+        sys.stderr.flush(); os.dup2(saved, 2); os.close(saved)
+        held.seek(0)
+        rest = [l for l in held.read().decode(errors='replace').splitlines(True) if not re.match(KINETO_LOG, l)]
+        held.close()
+        if rest: sys.stderr.write(''.join(rest))
+    ev = sorted(((e['ts'], e['args']['Bytes']) for e in events if e.get('name') == '[memory]'), key=lambda e: e[0])
+    return float(np.max(np.cumsum([b for _, b in ev]), initial=0))
 
 
 def parse_args(argv=None):
@@ -62,12 +87,8 @@ def child(cfg:dict):
                    step_s=sum(ts) / len(ts) if ts else None, loss=rec['train_nll'],
                    finite=bool(all(torch.isfinite(p).all() for p in param.parameters())))
     else:
-        from torch.profiler import profile, ProfilerActivity
-        import numpy as np
         tr.run_epoch(X)                                                   # Adam state exists from here on
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof: tr.run_epoch(X)
-        ev = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == '[memory]')
-        out.update(tensor_peak=float(np.max(np.cumsum([b for _, b in ev]), initial=0)))
+        out.update(tensor_peak=peak_memory(lambda: tr.run_epoch(X)))
     print('RESULT ' + json.dumps(out), flush=True)
 
 

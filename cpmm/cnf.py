@@ -4,103 +4,20 @@
 
 # %% ../nbs/07_cnf.ipynb #44351c5b
 from __future__ import annotations
-import math, time
-import numpy as np
+import math
 from scipy.optimize import linear_sum_assignment
 from pathlib import Path
 import torch
 from torch import nn, Tensor
 from fastcore.basics import patch
-from fastprogress.fastprogress import progress_bar
-from torchdiffeq import odeint, odeint_adjoint
-from .data import _as_float, _check_int, _check_real
-from .node import _pick
+from .checks import check_choice, check_int, check_real, as_float
+from .fields import ACTIVATIONS, NOISES, SOLVERS, FlowMLP, FlowConv, conv_shape, divergence, hutchinson_noise, integrate
 from .objectives import Objective
 from .checkpoint import read_checkpoint, atomic_save
-from .train import fit as train_fit, NonFiniteLossError
+from .train import fit as train_fit
 
 # %% auto #0
-__all__ = ['ACTIVATIONS', 'NOISES', 'SOLVERS', 'TRACES', 'FIELDS', 'OBJECTIVES', 'ConcatSquash', 'MLPField', 'ConcatConv',
-           'ConvField', 'divergence', 'CNF', 'std_normal_log_prob', 'ot_pairing', 'FlowLoss']
-
-# %% ../nbs/07_cnf.ipynb #c2e1d0ae
-ACTIVATIONS = {'tanh': nn.Tanh, 'softplus': nn.Softplus}
-
-def _time_col(s:Tensor, like:Tensor) -> Tensor:
-    "Flow time as a column: (1, 1) for a scalar, (N, 1) for one time per row."
-    return torch.as_tensor(s, dtype=like.dtype, device=like.device).reshape(-1, 1)
-
-class ConcatSquash(nn.Module):
-    "FFJORD's concat-squash layer: (W u + w₀) ⊙ sigmoid(a s + c) + b s."
-    def __init__(self, n_in:int, n_out:int):
-        super().__init__()
-        self.lin, self.gate, self.shift = nn.Linear(n_in, n_out), nn.Linear(1, n_out), nn.Linear(1, n_out, bias=False)
-    def forward(self, s:Tensor, u:Tensor) -> Tensor:
-        "The layer at flow time `s` (a scalar or one per row): `u` (N, n_in) -> (N, n_out)."
-        s = _time_col(s, u)
-        return self.lin(u) * torch.sigmoid(self.gate(s)) + self.shift(s)
-
-class MLPField(nn.Module):
-    "Concat-squash MLP vector field g(u, s) for tabular data: `depth` hidden layers of `hidden` units."
-    def __init__(self, n_dims:int, hidden:int=64, depth:int=3, activation:str='tanh'):
-        super().__init__()
-        act, sizes = _pick('activation', activation, ACTIVATIONS), [n_dims] + [hidden] * depth + [n_dims]
-        self.layers = nn.ModuleList(ConcatSquash(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.act = act()
-    def forward(self, s:Tensor, u:Tensor) -> Tensor: # u (N, M) -> du/ds (N, M)
-        "The field g(u, s) at flow time `s`."
-        for i, layer in enumerate(self.layers):
-            u = layer(s, u)
-            if i < len(self.layers) - 1: u = self.act(u)
-        return u
-
-# %% ../nbs/07_cnf.ipynb #efa37c0b
-class ConcatConv(nn.Module):
-    "3×3 convolution of the input with the flow time appended as a constant channel."
-    def __init__(self, c_in:int, c_out:int):
-        super().__init__()
-        self.conv = nn.Conv2d(c_in + 1, c_out, 3, padding=1)
-    def forward(self, s:Tensor, x:Tensor) -> Tensor:
-        "The convolution at flow time `s`: `x` (N, c_in, h, w) -> (N, c_out, h, w)."
-        t = _time_col(s, x).reshape(-1, 1, 1, 1).expand(x.shape[0], 1, *x.shape[2:])
-        return self.conv(torch.cat([x, t], 1))
-
-class ConvField(nn.Module):
-    "Small conv net vector field for images `image_shape` = (c, h, w); states flattened to (N, c·h·w)."
-    def __init__(self, image_shape:tuple, hidden:int=32, depth:int=3, activation:str='softplus'):
-        super().__init__()
-        act, self.image_shape = _pick('activation', activation, ACTIVATIONS), tuple(image_shape)
-        sizes = [self.image_shape[0]] + [hidden] * depth + [self.image_shape[0]]
-        self.layers = nn.ModuleList(ConcatConv(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.act = act()
-    def forward(self, s:Tensor, u:Tensor) -> Tensor: # u (N, c·h·w) -> du/ds (N, c·h·w)
-        "The field g(u, s) at flow time `s`, on images flattened to rows."
-        x = u.reshape(-1, *self.image_shape)
-        for i, layer in enumerate(self.layers):
-            x = layer(s, x)
-            if i < len(self.layers) - 1: x = self.act(x)
-        return x.reshape(u.shape)
-
-# %% ../nbs/07_cnf.ipynb #d217e654
-def divergence(du:Tensor,                # (N, M) the field's output, computed from `u`
-               u:Tensor,                 # (N, M) states, requiring grad
-               eps:Tensor|None=None,     # (N, M) Hutchinson noise, or None for the exact trace
-               create_graph:bool=False,  # keep the graph (to differentiate the divergence itself, e.g. when training)
-              ) -> Tensor: # (N,) tr(∂du/∂u) per row, exact or its Hutchinson estimate εᵀ(∂du/∂u)ε
-    "The trace of the Jacobian of a row-wise map, exactly (one backward per dimension) or by Hutchinson's estimator."
-    if eps is not None:
-        vjp = torch.autograd.grad(du, u, eps, create_graph=create_graph)[0]
-        return (vjp * eps).sum(1)
-    return sum(torch.autograd.grad(du[:, i].sum(), u, create_graph=create_graph, retain_graph=True)[0][:, i]
-               for i in range(u.shape[1]))
-
-def _noise(kind:str, shape, generator:torch.Generator|None, like:Tensor) -> Tensor:
-    "Hutchinson noise with E[εεᵀ] = I: 'rademacher' (±1) or 'gaussian', drawn on the CPU generator and moved to `like`."
-    e = torch.randn(shape, generator=generator, dtype=like.dtype) if kind == 'gaussian' else \
-        torch.randint(0, 2, shape, generator=generator).to(like.dtype) * 2 - 1
-    return e.to(like.device)
-
-NOISES = ('rademacher', 'gaussian')
+__all__ = ['TRACES', 'OBJECTIVES', 'CNF', 'std_normal_log_prob', 'ot_pairing', 'FlowLoss']
 
 # %% ../nbs/07_cnf.ipynb #c099add1
 class _Dynamics(nn.Module):
@@ -118,15 +35,8 @@ class _Dynamics(nn.Module):
         out = (du, div, (du ** 2).sum(1)) if len(state) == 3 else (du, div)   # a third state: the kinetic energy
         return out if keep else tuple(o.detach() for o in out)
 
-class _Field(nn.Module):
-    "The field alone, for solves that only move points (transform, sample)."
-    def __init__(self, field:nn.Module): super().__init__(); self.field = field
-    def forward(self, s:Tensor, u:Tensor) -> Tensor: return self.field(s, u)
-
 # %% ../nbs/07_cnf.ipynb #85aa220a
-SOLVERS = ('dopri5', 'bosh3', 'rk4', 'midpoint', 'euler')
 TRACES = ('auto', 'exact', 'hutchinson')
-FIELDS = {'mlp': MLPField, 'conv': ConvField}
 
 class CNF(nn.Module):
     "An FFJORD continuous normalizing flow: u₀ = x flows along g(u, s) to u₁ ~ N(0, I) as s goes 0 → 1."
@@ -134,7 +44,7 @@ class CNF(nn.Module):
                  n_dims:int,                   # M, the data dimension (c·h·w for images)
                  hidden:int|None=None,         # units (MLP, default 64) or channels (conv, default 32) per hidden layer
                  depth:int=3,                  # hidden layers of the vector field
-                 activation:str|None=None,     # 'tanh' or 'softplus'; default 'tanh' (MLP), 'softplus' (conv)
+                 activation:str|None=None,     # one of `ACTIVATIONS`; default 'tanh' (MLP), 'softplus' (conv)
                  image_shape:tuple|None=None,  # (c, h, w): use the conv field on images flattened to (N, c·h·w)
                  trace:str='auto',             # 'exact', 'hutchinson', or 'auto': exact when n_dims <= exact_max_dims
                  exact_max_dims:int=8,         # the 'auto' threshold
@@ -147,18 +57,17 @@ class CNF(nn.Module):
                  field:nn.Module|None=None,    # a custom vector field `forward(s, u) -> du/ds` instead of the MLP/conv net
                 ):
         super().__init__()
-        self.n_dims = _check_int(n_dims, 'n_dims', 1)
-        self.image_shape = self._check_image_shape(image_shape)
+        self.n_dims = check_int(n_dims, 'n_dims', 1)
+        self.image_shape = None if image_shape is None else conv_shape(image_shape, self.n_dims)
         net = 'mlp' if self.image_shape is None else 'conv'
-        hidden = _check_int(hidden if hidden is not None else (64 if net == 'mlp' else 32), 'hidden', 1)
-        depth = _check_int(depth, 'depth', 0)
+        hidden = check_int(hidden if hidden is not None else (64 if net == 'mlp' else 32), 'hidden', 1)
+        depth = check_int(depth, 'depth', 0)
         activation = activation if activation is not None else ('tanh' if net == 'mlp' else 'softplus')
-        _pick('activation', activation, ACTIVATIONS)
-        _pick('trace', trace, dict.fromkeys(TRACES)); _pick('noise', noise, dict.fromkeys(NOISES))
-        _pick('method', method, dict.fromkeys(SOLVERS))
-        self.exact_max_dims = _check_int(exact_max_dims, 'exact_max_dims', 0)
-        self.rtol, self.atol = _check_real(rtol, 'rtol', 0.), _check_real(atol, 'atol', 0.)
-        self.step_size = _check_real(step_size, 'step_size', 0., 1.)
+        check_choice('activation', activation, ACTIVATIONS); check_choice('method', method, SOLVERS)
+        check_choice('trace', trace, TRACES); check_choice('noise', noise, NOISES)
+        self.exact_max_dims = check_int(exact_max_dims, 'exact_max_dims', 0)
+        self.rtol, self.atol = check_real(rtol, 'rtol', 0.), check_real(atol, 'atol', 0.)
+        self.step_size = check_real(step_size, 'step_size', 0., 1.)
         if self.step_size == 0: raise ValueError("`step_size` must be positive.")
         if self.rtol == 0 and self.atol == 0: raise ValueError("`rtol` and `atol` cannot both be 0.")
         if field is not None and not isinstance(field, nn.Module):
@@ -166,19 +75,10 @@ class CNF(nn.Module):
         self.trace, self.noise, self.method, self.adjoint = trace, noise, method, bool(adjoint)
         self.net = 'custom' if field is not None else net
         self.field = field if field is not None else (
-            MLPField(self.n_dims, hidden, depth, activation) if net == 'mlp' else ConvField(self.image_shape, hidden, depth, activation))
+            FlowMLP(self.n_dims, hidden, depth, activation) if net == 'mlp' else FlowConv(self.image_shape, hidden, depth, activation))
         self.config = dict(n_dims=self.n_dims, hidden=hidden, depth=depth, activation=activation, net=self.net,
                            image_shape=self.image_shape, trace=trace, noise=noise, method=method)
         self.history, self.nfe = [], 0
-
-    def _check_image_shape(self, image_shape) -> tuple|None:
-        if image_shape is None: return None
-        s = tuple(image_shape) if isinstance(image_shape, (tuple, list)) else ()
-        if len(s) != 3 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in s):
-            raise ValueError(f"`image_shape` must be three positive integers (c, h, w), got {image_shape!r}.")
-        if math.prod(s) != self.n_dims:
-            raise ValueError(f"`image_shape` {s} has {math.prod(s)} pixels but n_dims = {self.n_dims}; they must match.")
-        return s
 
     @property
     def exact(self) -> bool:
@@ -186,27 +86,33 @@ class CNF(nn.Module):
         return self.trace == 'exact' or (self.trace == 'auto' and self.n_dims <= self.exact_max_dims)
 
     @property
-    def _param(self) -> Tensor:
-        p = next(self.parameters(), None)
-        return p if p is not None else torch.empty(0)
+    def _param(self) -> Tensor: return next(self.parameters(), torch.empty(0))
+    @property
+    def device(self) -> torch.device:
+        "The device of the flow's weights (the CPU for a field without any)."
+        return self._param.device
+    @property
+    def dtype(self) -> torch.dtype:
+        "The dtype of the flow's weights (the default dtype for a field without any)."
+        return self._param.dtype
 
 # %% ../nbs/07_cnf.ipynb #4450b586
 @patch
 def _odeint(self:CNF, func:nn.Module, y0, times:Tensor):
     "Solve func from y0 over `times` with the configured solver; returns the states at `times`."
-    kw = dict(rtol=self.rtol, atol=self.atol) if self.method in ('dopri5', 'bosh3') else \
-         dict(options=dict(step_size=self.step_size))
-    ode = odeint_adjoint if self.adjoint else odeint
-    out = ode(func, y0, times, method=self.method, **kw)
+    out = integrate(func, y0, times, self.method, self.rtol, self.atol, self.step_size, self.adjoint)
     self.nfe = func.nfe if hasattr(func, 'nfe') else self.nfe
     return out
 
 @patch
-def _check_x(self:CNF, X, name:str='X') -> Tensor:
-    "X as a finite (N, M) tensor of the flow's dtype and device; images (N, c, h, w) are flattened."
+def as_data(self:CNF,
+            X,               # (N, M) tensor, array or nested list; images also (N, c, h, w)
+            name:str='X',    # the argument's name, for the message
+           ) -> Tensor: # (N, M) on the flow's device, in its dtype
+    "X as a finite (N, M) tensor of the flow's dtype and device (images flattened), or a ValueError naming the problem."
     if self.image_shape is not None and isinstance(X, Tensor) and tuple(X.shape[1:]) == self.image_shape:
         X = X.reshape(len(X), -1)
-    return _as_float(X, name, ('N', self.n_dims), like=self._param)
+    return as_float(X, name, ('N', self.n_dims), like=self._param)
 
 # %% ../nbs/07_cnf.ipynb #2790beaf
 def std_normal_log_prob(z:Tensor) -> Tensor:
@@ -219,14 +125,21 @@ def log_prob(self:CNF,
              generator:torch.Generator|None=None, # source of the Hutchinson noise (unused with the exact trace)
             ) -> Tensor: # (N,) log p(x)
     "Log-density of each row: log N(u₁(x); 0, I) + ∫₀¹ tr(∂g/∂u) ds."
-    X = self._check_x(X)
+    X = self.as_data(X)
     if len(X) == 0: return X.new_zeros(0)
     return self._log_prob(X, generator)[0]
 
 @patch
+def log_prob_and_energy(self:CNF, X:Tensor, generator:torch.Generator|None=None) -> tuple[Tensor, Tensor]:
+    "`log_prob(X, generator)` (N,) and the kinetic energy ∫₀¹ ‖g(u_s, s)‖² ds (N,) of each row's path, from one solve."
+    X = self.as_data(X)
+    if len(X) == 0: return X.new_zeros(0), X.new_zeros(0)
+    return self._log_prob(X, generator, kinetic=True)
+
+@patch
 def _log_prob(self:CNF, X:Tensor, generator:torch.Generator|None=None, kinetic:bool=False) -> tuple[Tensor, Tensor|None]:
     "log p(X) (N,) and, if `kinetic`, the kinetic energy ∫₀¹ ‖g(u_s, s)‖² ds (N,) of each path (else None)."
-    eps = None if self.exact else _noise(self.noise, X.shape, generator, X)
+    eps = None if self.exact else hutchinson_noise(self.noise, X.shape, generator, X)
     times = torch.tensor([0., 1.], dtype=X.dtype, device=X.device)
     state = (X, X.new_zeros(len(X))) + ((X.new_zeros(len(X)),) if kinetic else ())
     u, ell, *k = self._odeint(_Dynamics(self.field, eps), state, times)
@@ -235,7 +148,7 @@ def _log_prob(self:CNF, X:Tensor, generator:torch.Generator|None=None, kinetic:b
 @patch
 def nll(self:CNF, X:Tensor, batch_size:int=1024, generator:torch.Generator|None=None) -> float:
     "Mean negative log-likelihood (nats per example) of X, in batches and without gradients."
-    X = self._check_x(X)
+    X = self.as_data(X)
     if len(X) == 0: raise ValueError("`X` is empty.")
     with torch.no_grad():
         return -sum(self.log_prob(xb, generator).sum().item() for xb in X.split(batch_size)) / len(X)
@@ -257,11 +170,11 @@ def transform(self:CNF,
               batch_size:int=4096,   # points per solve
              ) -> Tensor: # (T, N, M) u_v(X) for each v
     "The curriculum spaces: u_v(X) for every v in one solve per batch of points."
-    X = self._check_x(X); v = _check_v(v, X)
+    X = self.as_data(X); v = _check_v(v, X)
     times, inv = torch.unique(v, sorted=True, return_inverse=True)
     if times[0] > 0: times, inv = torch.cat([times.new_zeros(1), times]), inv + 1
     if len(times) == 1 or len(X) == 0: return X.expand(len(v), *X.shape).clone()
-    out = torch.cat([self._odeint(_Field(self.field), xb, times) for xb in X.split(batch_size)], 1)
+    out = torch.cat([self._odeint(self.field, xb, times) for xb in X.split(batch_size)], 1)
     return out[inv]
 
 # %% ../nbs/07_cnf.ipynb #796d7e15
@@ -272,11 +185,11 @@ def sample(self:CNF,
            generator:torch.Generator|None=None, # source of z (a CPU generator)
           ) -> Tensor: # (n, M) samples u₀ = x (flattened for images)
     "Draw n samples: z ~ N(0, I) flowed back from s = 1 to s = 0."
-    n, p = _check_int(n, 'n', 0), self._param
+    n, p = check_int(n, 'n', 0), self._param
     z = torch.randn(n, self.n_dims, generator=generator, dtype=p.dtype).to(p.device)
     if n == 0: return z
     times = torch.tensor([1., 0.], dtype=p.dtype, device=p.device)
-    return self._odeint(_Field(self.field), z, times)[-1]
+    return self._odeint(self.field, z, times)[-1]
 
 # %% ../nbs/07_cnf.ipynb #932e1bc2
 OBJECTIVES = ('ml', 'fm', 'otfm')
@@ -290,8 +203,7 @@ def ot_pairing(x:Tensor, z:Tensor) -> Tensor:
 class FlowLoss(Objective):
     "A `CNF`'s training objective for `cpmm.train.Trainer`: 'ml' (−log p [+ kinetic·energy]), 'fm' (flow matching) or 'otfm' (flow matching with minibatch OT coupling); scored by the held-out NLL."
     def __init__(self, objective:str='ml', kinetic:float=0.):
-        _pick('objective', objective, dict.fromkeys(OBJECTIVES))
-        self.objective, self.kinetic = objective, _check_real(kinetic, 'kinetic', 0.)
+        self.objective, self.kinetic = check_choice('objective', objective, OBJECTIVES), check_real(kinetic, 'kinetic', 0.)
         self.name = 'nll' if objective == 'ml' else 'fm'
 
     def check(self, model):
@@ -335,21 +247,21 @@ def fit(self:CNF,
         schedule=None,                   # None, or `optimizer -> torch.optim.lr_scheduler.LRScheduler`, stepped every epoch
        ) -> CNF:
     "Train the flow on X with `cpmm.train.fit`; keeps a per-epoch `history` (train loss, valid NLL, seconds) and returns self."
-    X = self._check_x(X)
+    X = self.as_data(X)
     if len(X) == 0: raise ValueError("`X` is empty; fit needs at least one row.")
     if valid is not None:
-        valid = self._check_x(valid, 'valid')
+        valid = self.as_data(valid, 'valid')
         if len(valid) == 0: raise ValueError("`valid` is empty; pass None to skip validation.")
-    if epochs is not None: epochs = _check_int(epochs, 'epochs', 0)
-    batch_size, seed = _check_int(batch_size, 'batch_size', 1), _check_int(seed, 'seed')
-    lr, weight_decay = _check_real(lr, 'lr', 0.), _check_real(weight_decay, 'weight_decay', 0.)
+    if epochs is not None: epochs = check_int(epochs, 'epochs', 0)
+    batch_size, seed = check_int(batch_size, 'batch_size', 1), check_int(seed, 'seed')
+    lr, weight_decay = check_real(lr, 'lr', 0.), check_real(weight_decay, 'weight_decay', 0.)
     if lr == 0: raise ValueError("`lr` must be positive.")
     loss = FlowLoss(objective, kinetic)
     if resume and checkpoint is None: raise ValueError("resume=True needs a `checkpoint` path.")
     tr = train_fit(self, X, epochs=epochs, valid=(valid,) if valid is not None else None, patience=patience, resume=resume,
                    objective=loss, lr=lr, batch_size=batch_size, weight_decay=weight_decay, checkpoint=checkpoint,
                    progress=progress, seed=seed, max_seconds=max_seconds, max_steps=max_steps, schedule=schedule,
-                   device=self._param.device)
+                   device=self.device)
     self.history, self.best_epoch = tr.history, tr.best_epoch
     return self
 
@@ -363,7 +275,7 @@ def save(self:CNF, path:str|Path):
 @patch
 def load(self:CNF, path:str|Path) -> CNF:
     "Load the parameters (and history) of a file written by `save` or a checkpoint written by `fit` (same config)."
-    s = read_checkpoint(path, self, self._param.device)
+    s = read_checkpoint(path, self, self.device)
     self.load_state_dict(s['param']); self.history = list(s['history'])
     if s.get('latent') is not None: self.latent_ = s['latent']
     nlls = [r['valid_nll'] for r in self.history if 'valid_nll' in r]

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 from fastprogress.fastprogress import progress_bar
-from .data import _as_float, _check_int, _check_real
+from .checks import check_choice, check_int, check_real, as_float
 from .direct import Parameterization
 from .cnf import CNF
 from .train import Trainer, check_xy, split_valid, fit as train_fit, num_threads, default_threads
@@ -79,11 +79,11 @@ def fit_teacher(X:Tensor,                     # (N, M) training data (or images 
                 **options,                    # `CNF` options (hidden, depth, method, ...) and `CNF.fit` options (lr, batch_size, objective, kinetic, ...)
                ) -> CNF:
     "Build and fit the default teacher flow on X until its held-out NLL stops improving or its budget is spent (cached); returns the fitted `CNF` with `latent_` and `valid_nll_`."
-    X = _as_float(X.reshape(len(X), -1) if isinstance(X, Tensor) and X.ndim > 2 else X, 'X')
+    X = as_float(X.reshape(len(X), -1) if isinstance(X, Tensor) and X.ndim > 2 else X, 'X')
     if len(X) == 0: raise ValueError("`X` is empty; the teacher needs data.")
-    seed, patience = _check_int(seed, 'seed', 0), _check_int(patience, 'patience', 1)
-    if steps is not None: steps = _check_int(steps, 'steps', 1)
-    if max_seconds is not None: max_seconds = _check_real(max_seconds, 'max_seconds', 0.)
+    seed, patience = check_int(seed, 'seed', 0), check_int(patience, 'patience', 1)
+    if steps is not None: steps = check_int(steps, 'steps', 1)
+    if max_seconds is not None: max_seconds = check_real(max_seconds, 'max_seconds', 0.)
     if steps is None and max_seconds is None: raise ValueError("Give the teacher a budget: `steps`, `max_seconds` or both.")
     fit_keys = {'batch_size', 'lr', 'objective', 'weight_decay', 'kinetic'}
     if 'epochs' in options: raise ValueError("Give the teacher's length as `steps` or `max_seconds`, not `epochs`.")
@@ -93,8 +93,8 @@ def fit_teacher(X:Tensor,                     # (N, M) training data (or images 
     if valid is None:
         if len(X) < 20: raise ValueError(f"The teacher holds out a tenth of X to watch its progress; {len(X)} rows are too few (give `valid`).")
         (X, _), (valid, _) = split_valid(X, None, TEACHER_VALID, seed)
-    else: valid = _as_float(valid.reshape(len(valid), -1) if isinstance(valid, Tensor) and valid.ndim > 2 else valid, 'valid')
-    batch = min(_check_int(fit_kw.pop('batch_size'), 'batch_size', 1), len(X))
+    else: valid = as_float(valid.reshape(len(valid), -1) if isinstance(valid, Tensor) and valid.ndim > 2 else valid, 'valid')
+    batch = min(check_int(fit_kw.pop('batch_size'), 'batch_size', 1), len(X))
     Xt = X.repeat(math.ceil(TEACHER_EPOCH_STEPS * batch / len(X)), 1)          # an epoch of at least TEACHER_EPOCH_STEPS steps
     with num_threads(n_threads if n_threads is not None else default_threads(image_shape is None)):
         torch.manual_seed(seed)
@@ -118,7 +118,7 @@ def fit_teacher(X:Tensor,                     # (N, M) training data (or images 
 # %% ../nbs/08_curriculum.ipynb #4a385aab
 def space_times(n_spaces:int=51) -> Tensor:
     "The curriculum's flow times: `n_spaces` values evenly spaced from 1 (latent space) to 0 (input space)."
-    n = _check_int(n_spaces, 'n_spaces', 2)
+    n = check_int(n_spaces, 'n_spaces', 2)
     return torch.linspace(1, 0, n, dtype=torch.float64)
 
 # %% ../nbs/08_curriculum.ipynb #b2976bfc
@@ -156,8 +156,7 @@ AUTO_FLOAT16_BYTES = 2 ** 30   # dtype='auto': float16 when the spaces would tak
 def _resolve_dtype(dtype:str, T:int, X:Tensor) -> str:
     "'float32' or 'float16' for `dtype` ('auto': float16 when T spaces of X as float32 exceed `AUTO_FLOAT16_BYTES`)."
     if dtype == 'auto': return 'float16' if T * X.numel() * 4 > AUTO_FLOAT16_BYTES else 'float32'
-    if dtype not in DTYPES: raise ValueError(f"Unknown dtype {dtype!r}; choose from 'auto', {', '.join(map(repr, DTYPES))}.")
-    return dtype
+    return check_choice('dtype', dtype, ('auto', *DTYPES))
 
 def compute_spaces(teacher:CNF,                  # the fitted teacher flow
                    X:Tensor,                     # (N, M) data in the input space (augmented once, if at all)
@@ -169,9 +168,9 @@ def compute_spaces(teacher:CNF,                  # the fitted teacher flow
                   ) -> Spaces:
     "Compute (or reuse from the cache) the spaces u_v(X), v = 1 → 0, into a memory-mapped (T, N, M) file."
     if not isinstance(teacher, CNF): raise ValueError(f"`teacher` must be a fitted cpmm.cnf.CNF, got {type(teacher).__name__}.")
-    X = teacher._check_x(X).cpu()
+    X = teacher.as_data(X).cpu()
     if len(X) == 0: raise ValueError("`X` is empty.")
-    batch_size, v = _check_int(batch_size, 'batch_size', 1), space_times(n_spaces)
+    batch_size, v = check_int(batch_size, 'batch_size', 1), space_times(n_spaces)
     dtype = _resolve_dtype(dtype, len(v), X)
     key = _digest('spaces', X, v, dtype, teacher.config, *teacher.state_dict().values())
     path = cache_dir(cache) / f"spaces-{key}.npy"
@@ -180,7 +179,7 @@ def compute_spaces(teacher:CNF,                  # the fitted teacher flow
     try:
         out = np.lib.format.open_memmap(tmp, mode='w+', dtype=DTYPES[dtype], shape=(len(v), *X.shape))
         starts = range(0, len(X), batch_size)
-        dev, vv = teacher._param.device, v.to(teacher._param.dtype)
+        dev, vv = teacher.device, v.to(teacher.dtype)
         for s in (progress_bar(starts, leave=False) if progress else starts):
             out[:, s:s + batch_size] = teacher.transform(X[s:s + batch_size].to(dev), vv.to(dev)).cpu().numpy()
         out[-1] = X.numpy()                          # v = 0 is the input space itself, exactly
@@ -201,7 +200,7 @@ class GaussianSpaces:
                  n_spaces:int=51,   # T: spaces from v = 1 (noise) to v = 0 (the data)
                  seed:int=0,        # seeds the noise (each space and epoch draws its own)
                 ):
-        self.X, self.v, self.seed = _as_float(X, 'X').cpu().float(), space_times(n_spaces), _check_int(seed, 'seed', 0)
+        self.X, self.v, self.seed = as_float(X, 'X').cpu().float(), space_times(n_spaces), check_int(seed, 'seed', 0)
         if len(self.X) == 0: raise ValueError("`X` is empty.")
 
     @property
@@ -244,7 +243,7 @@ def curriculum_fit(param:Parameterization,        # the parameterization to trai
     X = spaces[-1] if X is None else X
     X, y = check_xy(X, y, param.n_dims)
     if len(X) != N: raise ValueError(f"`X` has {len(X)} rows but the spaces hold {N} points; they must be the same data.")
-    finetune_epochs, per = _check_int(finetune_epochs, 'finetune_epochs', 0), _check_int(epochs_per_space, 'epochs_per_space', 1)
+    finetune_epochs, per = check_int(finetune_epochs, 'finetune_epochs', 0), check_int(epochs_per_space, 'epochs_per_space', 1)
     for k in ('schedule', 'total_epochs', 'hold_epochs', 'noise_std', 'seed'):
         if k in kwargs: raise ValueError(f"`{k}` is set by the curriculum; it cannot be passed to `curriculum_fit`.")
     if resume and not kwargs.get('checkpoint'): raise ValueError("`resume=True` needs a `checkpoint` path.")

@@ -9,82 +9,16 @@ import numpy as np
 import torch
 from torch import nn, Tensor
 from fastcore.basics import patch
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components, minimum_spanning_tree, shortest_path
-from scipy.spatial.distance import cdist
-from torchdiffeq import odeint, odeint_adjoint
 from .mfa import HierarchicalMFA
-from .direct import Parameterization, INITS, soft_clip, init_params, unsoft_clip, _check_int
-from .direct import check_data, kmeans, feature_variance, TINY
+from .checks import check_choice, check_int, check_real
+from .direct import Parameterization, INITS, soft_clip, init_params, unsoft_clip
+from .fields import ACTIVATIONS, SOLVERS, HYPER_FIELDS, HyperField, conv_shape, integrate
+from .paths import path_params
 from .objectives import Objective
 from .train import fit as train_fit
 
 # %% auto #0
-__all__ = ['ACTIVATIONS', 'VECTOR_FIELDS', 'SOLVERS', 'Sin', 'VectorField', 'MLPField', 'ConvField', 'NodeMFA', 'path_params']
-
-# %% ../nbs/04_node.ipynb #2a61f4e1
-class Sin(nn.Module):
-    "The sine as an activation module."
-    def forward(self, x:Tensor) -> Tensor: return torch.sin(x)
-
-ACTIVATIONS = {'sin': Sin, 'tanh': nn.Tanh}
-
-def _pick(kind:str, value:str, registry:dict):
-    "registry[value], or a ValueError naming the value and the choices."
-    if not isinstance(value, str) or value not in registry:
-        raise ValueError(f"Unknown {kind} {value!r}; choose from {', '.join(map(repr, registry))}.")
-    return registry[value]
-
-# %% ../nbs/04_node.ipynb #487b3e94
-class VectorField(nn.Module):
-    "f(t, h): `depth` layers with t concatenated to each layer's input, `activation` between them, the last layer zero."
-    hidden, aug_factor = 64, 4   # NodeMFA's defaults for this kind of net
-    def __init__(self,
-                 n_state:int,         # features (MLP) or channels (conv) of one trajectory's state
-                 hidden:int|None=None, # width of the hidden layers; the class default if None
-                 depth:int=3,          # number of layers (>= 1)
-                 activation:str='sin', # one of `ACTIVATIONS`
-                ):
-        super().__init__()
-        act = _pick('activation', activation, ACTIVATIONS)
-        hidden = _check_int(self.hidden if hidden is None else hidden, 'hidden')
-        sizes = [_check_int(n_state, 'n_state')] + [hidden] * (_check_int(depth, 'depth') - 1) + [n_state]
-        self.layers = nn.ModuleList(self.layer(i + 1, o) for i, o in zip(sizes[:-1], sizes[1:]))
-        self.act = act()
-        self.zero_last()
-
-    def layer(self, n_in:int, n_out:int) -> nn.Module:
-        "One layer from `n_in` (including the t feature) to `n_out` features."
-        raise NotImplementedError
-
-    def zero_last(self):
-        "Zero the last layer, so that dh/dt = 0."
-        with torch.no_grad():
-            for w in self.layers[-1].parameters(): w.zero_()
-
-    def forward(self,
-                t:Tensor, # scalar pseudotime
-                h:Tensor, # (C, n_state, ...) states
-               ) -> Tensor: # (C, n_state, ...) dh/dt
-        for i, layer in enumerate(self.layers):
-            if i: h = self.act(h)
-            h = layer(torch.cat([h, t.to(h).expand_as(h[:, :1])], 1))
-        return h
-
-# %% ../nbs/04_node.ipynb #17a7800b
-class MLPField(VectorField):
-    "MLP vector field over flat states (C, S), for tabular data."
-    hidden, aug_factor = 128, 3
-    def layer(self, n_in:int, n_out:int) -> nn.Module: return nn.Linear(n_in, n_out)
-
-# %% ../nbs/04_node.ipynb #89264476
-class ConvField(VectorField):
-    "3×3 conv-net vector field over image-shaped states (C, channels, h, w)."
-    hidden, aug_factor = 64, 4
-    def layer(self, n_in:int, n_out:int) -> nn.Module: return nn.Conv2d(n_in, n_out, 3, padding=1)
-
-# %% ../nbs/04_node.ipynb #dac7cf8c
-VECTOR_FIELDS = {'mlp': MLPField, 'conv': ConvField}
+__all__ = ['NodeMFA']
 
 # %% ../nbs/04_node.ipynb #2a837570
 class _PerTrajectory(nn.Module):
@@ -94,12 +28,6 @@ class _PerTrajectory(nn.Module):
         self.fields = nn.ModuleList(fields)
     def forward(self, t:Tensor, h:Tensor) -> Tensor:
         return torch.cat([f(t, h[c:c + 1]) for c, f in enumerate(self.fields)])
-
-# %% ../nbs/04_node.ipynb #b158ed87
-def _adaptive(p) -> dict: return dict(rtol=p.rtol, atol=p.atol)
-def _fixed(p) -> dict: return dict(options=dict(step_size=p.step_size))
-
-SOLVERS = {'dopri5': _adaptive, 'rk4': _fixed, 'midpoint': _fixed, 'euler': _fixed}
 
 # %% ../nbs/04_node.ipynb #7effa99d
 def _check_t(t, like:Tensor) -> Tensor:
@@ -120,12 +48,12 @@ class NodeMFA(Parameterization):
                  n_components:int,         # G, the default number of pseudotimes per trajectory
                  n_dims:int,               # M, flattened data dims (c·h·w for images)
                  rank:int,                 # R, factor loadings per component
-                 net:str='mlp',            # vector field, one of `VECTOR_FIELDS`: 'mlp' (tables) or 'conv' (images)
+                 net:str='mlp',            # vector field, one of `HYPER_FIELDS`: 'mlp' (tables) or 'conv' (images)
                  image_shape:tuple|None=None, # (c, h, w) with c·h·w = n_dims; required by 'conv'
                  aug_factor:float|None=None, # L / J, augmented entries per parameter entry; 3 for 'mlp', 4 for 'conv' if None
                  hidden:int|None=None,     # width of the vector field; 128 for 'mlp', 64 for 'conv' if None
                  depth:int=3,              # layers of the vector field
-                 activation:str='sin',     # one of `ACTIVATIONS`: 'sin' or 'tanh'
+                 activation:str='sin',     # one of `ACTIVATIONS`: 'sin', 'tanh' or 'softplus'
                  method:str='rk4',         # one of `SOLVERS`: 'dopri5' (adaptive) or fixed-step 'rk4', 'midpoint', 'euler'
                  step_size:float=0.05,     # step of the fixed-step methods
                  rtol:float=1e-5,          # relative tolerance of 'dopri5'
@@ -138,20 +66,18 @@ class NodeMFA(Parameterization):
                 ):
         super().__init__(n_clusters, n_components, n_dims, rank, log_d_min)
         C, M, R = self.n_clusters, self.n_dims, self.rank
-        field = _pick('net', net, VECTOR_FIELDS)
-        _pick('activation', activation, ACTIVATIONS); _pick('method', method, SOLVERS)
-        self.net, self.activation, self.method, self.depth = net, activation, method, _check_int(depth, 'depth')
-        self.hidden = _check_int(field.hidden if hidden is None else hidden, 'hidden')
+        field = check_choice('net', net, HYPER_FIELDS)
+        check_choice('activation', activation, ACTIVATIONS); check_choice('method', method, SOLVERS)
+        self.net, self.activation, self.method, self.depth = net, activation, method, check_int(depth, 'depth', 1)
+        self.hidden = check_int(field.hidden if hidden is None else hidden, 'hidden', 1)
         self.aug_factor = field.aug_factor if aug_factor is None else aug_factor
-        if isinstance(self.aug_factor, bool) or not isinstance(self.aug_factor, (int, float)) or not 0 <= self.aug_factor < math.inf:
-            raise ValueError(f"`aug_factor` must be a number >= 0, got {aug_factor!r}.")
-        for name, v, hi in (('step_size', step_size, 1.), ('rtol', rtol, math.inf), ('atol', atol, math.inf)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= hi:
-                raise ValueError(f"`{name}` must be a number in (0, {hi:g}], got {v!r}.")
-        self.step_size, self.rtol, self.atol = float(step_size), float(rtol), float(atol)
+        check_real(self.aug_factor, 'aug_factor', 0.)
+        self.step_size = check_real(step_size, 'step_size', 0., 1., lo_open=True)
+        self.rtol, self.atol = check_real(rtol, 'rtol', 0., lo_open=True), check_real(atol, 'atol', 0., lo_open=True)
         self.adjoint, self.learn_pi = bool(adjoint), bool(learn_pi)
         self.constant_diagonal, self.per_trajectory_ode = bool(constant_diagonal), bool(per_trajectory_ode)
-        self.image_shape = self._check_image_shape(image_shape)
+        if image_shape is None and net == 'conv': raise ValueError("net='conv' needs `image_shape` = (c, h, w) with c·h·w = n_dims.")
+        self.image_shape = None if image_shape is None else conv_shape(image_shape, M)
         # layout: per image channel (conv) or per dim (mlp), R + 2 blocks (R + 1 with a constant diagonal) of M entries
         blocks = R + 1 + (not self.constant_diagonal)
         if net == 'conv':
@@ -170,17 +96,6 @@ class NodeMFA(Parameterization):
         if self.constant_diagonal: self.raw_log_d = nn.Parameter(torch.zeros(C))
         self.init_standard_normal()
 
-    def _check_image_shape(self, image_shape) -> tuple|None:
-        if image_shape is None:
-            if self.net == 'conv': raise ValueError("net='conv' needs `image_shape` = (c, h, w) with c·h·w = n_dims.")
-            return None
-        s = tuple(image_shape)
-        if len(s) != 3 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in s):
-            raise ValueError(f"`image_shape` must be three positive integers (c, h, w), got {image_shape!r}.")
-        if math.prod(s) != self.n_dims:
-            raise ValueError(f"`image_shape` {s} has {math.prod(s)} pixels but n_dims = {self.n_dims}; they must match.")
-        return tuple(int(v) for v in s)
-
 # %% ../nbs/04_node.ipynb #7fc2d648
 @patch
 def _place(self:NodeMFA, mu:Tensor, A:Tensor, log_d:Tensor, alpha_scale:float, g:torch.Generator):
@@ -196,7 +111,7 @@ def _place(self:NodeMFA, mu:Tensor, A:Tensor, log_d:Tensor, alpha_scale:float, g
         self.h0.copy_(s.view_as(self.h0))
         self.log_eta.zero_()
     for m in self.field.modules():
-        if isinstance(m, VectorField): m.zero_last()
+        if isinstance(m, HyperField): m.zero_last()
     return self
 
 # %% ../nbs/04_node.ipynb #4e27e561
@@ -206,12 +121,21 @@ def init_standard_normal(self:NodeMFA,
                          seed:int=0,       # seed of the perturbation
                         ) -> NodeMFA:
     "Every component ≈ N(0, I): mu, A, log d and alpha are `scale`·randn, dh/dt = 0 (the start of a curriculum). Returns self."
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (math.isfinite(scale) and scale >= 0):
-        raise ValueError(f"`scale` must be a finite number >= 0, got {scale!r}.")
-    g = torch.Generator().manual_seed(_check_int(seed, 'seed', 0))
+    scale = check_real(scale, 'scale', 0.)
+    g = torch.Generator().manual_seed(check_int(seed, 'seed', 0))
     C, M, R = self.n_clusters, self.n_dims, self.rank
     rn = lambda *s: scale * torch.randn(*s, generator=g, dtype=torch.float64)
     return self._place(rn(C, M), rn(C, M, R), rn(C, M), scale, g)
+
+# %% ../nbs/04_node.ipynb #509bff31
+@patch(as_prop=True)
+def layout(self:NodeMFA) -> dict[str, slice]:
+    "Where the blocks `mu`, `A`, `log_d` (raw), `log_pi` and `alpha` sit in a trajectory's flattened state `h0[c].flatten()`."
+    M, R, a = self.n_dims, self.rank, self._alpha_at
+    out = dict(mu=slice(0, M), A=slice(M, (R + 1) * M))
+    if not self.constant_diagonal: out['log_d'] = slice((R + 1) * M, (R + 2) * M)
+    if self.learn_pi: out['log_pi'] = slice(a - self._pi_width, a)
+    return {**out, 'alpha': slice(a, self.h0[0].numel())}
 
 # %% ../nbs/04_node.ipynb #d5979221
 @patch
@@ -221,8 +145,7 @@ def solve(self:NodeMFA,
     "The augmented states of all trajectories at pseudotimes `t`, solved from h(0) with torchdiffeq."
     t = _check_t(t, self.h0)
     u, inv = torch.unique(torch.cat([t.new_zeros(1), t, t.new_ones(1)]), sorted=True, return_inverse=True)
-    ode = odeint_adjoint if self.adjoint else odeint
-    hs = ode(self.field, self.h0, u, method=self.method, **SOLVERS[self.method](self))   # (T, C, *state)
+    hs = integrate(self.field, self.h0, u, self.method, self.rtol, self.atol, self.step_size, self.adjoint)   # (T, C, *state)
     return hs[inv[1:-1]].transpose(0, 1)
 
 # %% ../nbs/04_node.ipynb #59e77aab
@@ -240,148 +163,12 @@ def forward(self:NodeMFA,
     log_pi = s[..., a - self._pi_width:a].mean(-1) if self.learn_pi else s.new_zeros(C, G)
     return HierarchicalMFA(mu, A, soft_clip(raw, self.log_d_min), log_pi, self.log_eta)
 
-# %% ../nbs/04_node.ipynb #24f3f4f6
-def _hebbian(X:np.ndarray, P:np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    "Competitive Hebbian graph of centres P (K, M) on points X (N, M): W (K, K) counts the points whose two nearest centres are i and j; also those pairs (N, 2)."
-    K = len(P)
-    pair = np.argpartition(cdist(X, P), 1, axis=1)[:, :2]
-    W = np.zeros((K, K))
-    np.add.at(W, (pair[:, 0], pair[:, 1]), 1.)
-    return W + W.T, pair
-
-def _cut(W:np.ndarray, P:np.ndarray, C:int, min_size:int) -> np.ndarray:
-    "Group labels (K,) in 0..C-1 of the nodes of W: cut the weakest links of its strongest spanning tree until C pieces of >= `min_size` remain; smaller pieces join the group they are most linked to (else the nearest)."
-    K = len(W)
-    T = minimum_spanning_tree(np.where(W > 0, 1 / np.maximum(W, 1e-300), 0.)).tocoo()   # strongest links: shortest 1/W
-    keep = np.ones(T.nnz, bool)
-    pieces = lambda: connected_components(coo_matrix((T.data[keep], (T.row[keep], T.col[keep])), shape=(K, K)), directed=False)[1]
-    lab = pieces()
-    for e in np.argsort(-T.data, kind='stable'):                  # the weakest link first
-        if (np.bincount(lab) >= min_size).sum() >= C: break
-        keep[e] = False
-        lab = pieces()
-    out = np.full(K, -1)
-    for c, b in enumerate(np.argsort(-np.bincount(lab), kind='stable')[:C]): out[lab == b] = c
-    while (out < 0).any():                                        # small pieces, one layer of links at a time
-        rest = np.flatnonzero(out < 0)
-        S = W[rest] @ (np.eye(C)[np.maximum(out, 0)] * (out >= 0)[:, None])   # (rest, C): links to each group
-        linked = S.max(1) > 0
-        if not linked.any():
-            out[rest] = out[out >= 0][cdist(P[rest], P[out >= 0]).argmin(1)]
-            break
-        out[rest[linked]] = S[linked].argmax(1)
-    return out
-
-# %% ../nbs/04_node.ipynb #689587a8
-def _diameter_path(P:np.ndarray) -> np.ndarray:
-    "Indices of the centres P (K, M) on the longest path of their minimum spanning tree, from one end to the other."
-    if len(P) == 1: return np.zeros(1, int)
-    D, pred = shortest_path(minimum_spanning_tree(cdist(P, P)), directed=False, return_predecessors=True)
-    a = int(np.argmax(D[0])); b = int(np.argmax(D[a]))
-    path = [b]
-    while path[-1] != a: path.append(int(pred[a, path[-1]]))
-    return np.array(path[::-1])
-
-def _resample(poly:np.ndarray, G:int) -> np.ndarray:
-    "G points (G, M) evenly spaced by arc length along the polyline `poly` (K, M), both ends included."
-    s = np.concatenate([[0.], np.cumsum(np.linalg.norm(np.diff(poly, axis=0), axis=1))])
-    if s[-1] == 0: return np.repeat(poly[:1], G, 0)
-    u = np.linspace(0., s[-1], G)
-    return np.stack([np.interp(u, s, poly[:, m]) for m in range(poly.shape[1])], 1)
-
-def _ppca(Xg:np.ndarray, R:int, var:np.ndarray, prev:np.ndarray|None) -> tuple[np.ndarray, np.ndarray]:
-    "Loadings A (M, R) and log d (M,) of the points Xg: the top R principal directions (signs aligned with `prev`), the rest of the variance on the diagonal; `var` (M,) if fewer than 2 points."
-    n, M = Xg.shape
-    A = np.zeros((M, R))
-    if n < 2: return A, np.log(np.maximum(var, TINY))
-    Z = Xg - Xg.mean(0)
-    _, sv, Vt = np.linalg.svd(Z, full_matrices=False)              # economical when n < M
-    lam, diag = sv ** 2 / (n - 1), (Z ** 2).sum(0) / (n - 1)        # eigenvalues (the rest are 0), diag of the covariance
-    r = min(R, M - 1, len(lam))
-    s2 = (diag.sum() - lam[:r].sum()) / (M - r)                    # mean of the remaining eigenvalues
-    A[:, :r] = Vt[:r].T * np.sqrt(np.maximum(lam[:r] - s2, 0.))
-    if prev is not None: A *= np.where((A * prev).sum(0) < 0, -1., 1.)
-    return A, np.log(np.maximum(diag - (A ** 2).sum(1), TINY))
-
-# %% ../nbs/04_node.ipynb #24f2f9f7
-def _groups(X:np.ndarray, y:np.ndarray|None, C:int, k:int, rng:np.random.RandomState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Centres P (K, M), the group of each centre (K,) and the centre of each row (N,): k per class with labels, else C·k grouped by `_cut`."
-    var = X.var(0)
-    if y is not None:
-        parts = [(kmeans(X[y == c], k, feature_variance(X[y == c], var), rng), np.flatnonzero(y == c)) for c in range(C)]
-        P = np.concatenate([p for (p, _), _ in parts])
-        group = np.repeat(np.arange(C), [len(p) for (p, _), _ in parts])
-        owner, at = np.zeros(len(X), int), 0
-        for (p, members), rows in parts:
-            for j, m in enumerate(members): owner[rows[m]] = at + j
-            at += len(p)
-        return P, group, owner
-    P, members = kmeans(X, C * k, var, rng)
-    owner = np.zeros(len(X), int)
-    for j, m in enumerate(members): owner[m] = j
-    if C == 1 or len(P) < 2: return P, np.zeros(len(P), int), owner
-    W, _ = _hebbian(X, P)
-    n = np.bincount(owner, minlength=len(P)).astype(float)
-    return P, _cut(W / np.sqrt(np.maximum(np.outer(n, n), 1.)), P, C, max(1, len(P) // (2 * C))), owner
-
-def _along_paths(X:np.ndarray, P:np.ndarray, group:np.ndarray, owner:np.ndarray, G:int, R:int, C:int) -> dict:
-    "mu (C, G, M) evenly spaced along each group's path, A (C, G, M, R) and log d (C, G, M) from the points around each."
-    M = X.shape[1]
-    mu, A, log_d = np.zeros((C, G, M)), np.zeros((C, G, M, R)), np.zeros((C, G, M))
-    var_all = X.var(0)
-    for c in range(C):
-        Pc, Xc = P[group == c], X[group[owner] == c]
-        mu[c] = _resample(Pc[_diameter_path(Pc)], G)
-        var = feature_variance(Xc, var_all)
-        near = cdist(Xc, mu[c]).argmin(1) if len(Xc) else np.zeros(0, int)
-        for g in range(G):
-            A[c, g], log_d[c, g] = _ppca(Xc[np.abs(near - g) <= 1], R, var, A[c, g - 1] if g else None)
-    return dict(mu=mu, A=A, log_d=log_d)
-
-def _log_lik(P:dict, X:np.ndarray, floor:float) -> float:
-    "Mean log-likelihood of X under the C × G mixture P (uniform weights), log d floored at `floor`."
-    t = {k: torch.from_numpy(v) for k, v in P.items()}
-    C, G = t['mu'].shape[:2]
-    z = torch.zeros(C, G, dtype=torch.float64)
-    return HierarchicalMFA(t['mu'], t['A'], t['log_d'].clamp_min(floor), z, z[:, 0]).log_prob(torch.from_numpy(X)).mean().item()
-
-# %% ../nbs/04_node.ipynb #6dccc0fc
-def path_params(X:Tensor,               # (N, M) data
-                n_clusters:int,         # C, paths
-                n_components:int,       # G, components per path
-                rank:int,               # R
-                y:Tensor|None=None,     # (N,) labels in 0..C-1: path c through class c
-                seed:int=0,             # seed of all randomness
-                log_d_min:float=-6.,    # floor on the target log d
-                max_rows:int=5000,      # a random subset of this many rows is used when N is larger
-                n_init:int=10,          # restarts (fresh k-means seeds); the paths whose mixture fits X best are kept
-               ) -> dict:               # mu (C, G, M), A (C, G, M, R), log_d (C, G, M), float64; g in path order
-    "Components in order along C paths through the data: means evenly spaced along each, A and log d from the points around them."
-    C, G, R = _check_int(n_clusters, 'n_clusters'), _check_int(n_components, 'n_components'), _check_int(rank, 'rank', 0)
-    n_init = _check_int(n_init, 'n_init')
-    X, y = check_data(X, y, C)
-    rng = np.random.RandomState(_check_int(seed, 'seed', 0))
-    if len(X) > _check_int(max_rows, 'max_rows'):
-        keep = rng.choice(len(X), max_rows, replace=False)
-        if y is not None: keep = np.union1d(keep, [np.flatnonzero(y == c)[0] for c in range(C)])   # every class stays
-        X, y = X[keep], (None if y is None else y[keep])
-    floor = math.log(max(X.var(0).mean(), TINY)) - 12               # far below the data's scale
-    best = None
-    for _ in range(n_init):                                          # restart 0 is the same for any n_init
-        for m in (1, 2, 4):
-            P = _along_paths(X, *_groups(X, y, C, G * m, rng), G, R, C)
-            score = _log_lik(P, X, floor)
-            if best is None or score > best[0]: best = (score, P)
-    P = best[1]
-    P['log_d'] = np.maximum(P['log_d'], log_d_min)
-    return {k: torch.from_numpy(v) for k, v in P.items()}
-
 # %% ../nbs/04_node.ipynb #41f39bee
 @patch
 def _redraw_field(self:NodeMFA, g:torch.Generator, last_scale:float):
     "Redraw the vector field's weights from `g` (PyTorch's default scheme); the last layer ~ `last_scale`·randn/√fan_in."
     for f in self.field.modules():
-        if not isinstance(f, VectorField): continue
+        if not isinstance(f, HyperField): continue
         for i, layer in enumerate(f.layers):
             fan_in = layer.weight[0].numel()
             with torch.no_grad():
@@ -427,8 +214,8 @@ def distil(self:NodeMFA,
     C, M, R = self.n_clusters, self.n_dims, self.rank
     if P['mu'].ndim != 3 or tuple(P['mu'].shape[::2]) != (C, M):
         raise ValueError(f"Targets must have mu of shape (C, G, M) = ({C}, G, {M}), got {tuple(P['mu'].shape)}.")
-    steps, refine = _check_int(steps, 'steps', 0), _check_int(refine, 'refine')
-    g = torch.Generator().manual_seed(_check_int(seed, 'seed', 0))
+    steps, refine = check_int(steps, 'steps', 0), check_int(refine, 'refine', 1)
+    g = torch.Generator().manual_seed(check_int(seed, 'seed', 0))
     self._place(P['mu'][:, 0], P['A'][:, 0], P['log_d'][:, 0], 0.01, g)
     self._redraw_field(g, 0.1)
     like = self.h0
@@ -460,13 +247,11 @@ def init_from_data(self:NodeMFA,
     if method == 'path':
         P = path_params(X, self.n_clusters, self.n_components, self.rank, y=y, seed=seed, log_d_min=self.log_d_min)
         return self.distil(P, steps=steps, seed=seed)
-    if method not in INITS:
-        raise ValueError(f"Unknown init method {method!r}; choose from 'path', {', '.join(map(repr, INITS))}.")
+    check_choice('init method', method, ('path', *INITS))
+    spread = check_real(spread, 'spread', 0.)
     P = init_params(X, self.n_clusters, 1, self.rank, y=y, method=method, seed=seed, log_d_min=self.log_d_min)
-    g = torch.Generator().manual_seed(_check_int(seed, 'seed', 0))
+    g = torch.Generator().manual_seed(check_int(seed, 'seed', 0))
     self._place(P['mu'][:, 0], P['A'][:, 0], P['log_d'][:, 0], 0.01, g)
-    if isinstance(spread, bool) or not isinstance(spread, (int, float)) or not (math.isfinite(spread) and spread >= 0):
-        raise ValueError(f"`spread` must be a finite number >= 0, got {spread!r}.")
     if spread: self._redraw_field(g, spread)
     return self
 
@@ -480,26 +265,3 @@ def config(self:NodeMFA) -> dict:
             'method': self.method, 'step_size': self.step_size, 'rtol': self.rtol, 'atol': self.atol,
             'adjoint': self.adjoint, 'learn_pi': self.learn_pi, 'constant_diagonal': self.constant_diagonal,
             'per_trajectory_ode': self.per_trajectory_ode}
-
-# %% ../nbs/04_node.ipynb #75ad100e
-_KINETO_LOG = r'^(USDT|STAGE|INFO|WARNING|ERROR):\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d+:\d+ \S+\.cpp:\d+\] '
-
-def _peak_memory(step) -> float:
-    "Peak of CPU tensor memory allocated while running `step()`, in bytes, from `torch.profiler`'s allocation events."
-    import os, re, sys, tempfile
-    from torch.profiler import profile, ProfilerActivity
-    # The profiler's C++ library (kineto) logs to file descriptor 2 on every run, and on a machine without a GPU
-    # adds "ERROR ... gpuGetDeviceCount failed": hold its log lines back while profiling; pass any other output on.
-    sys.stderr.flush()
-    saved, held = os.dup(2), tempfile.TemporaryFile()
-    os.dup2(held.fileno(), 2)
-    try:
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof: step()
-        ev = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == '[memory]')
-    finally:
-        sys.stderr.flush(); os.dup2(saved, 2); os.close(saved)
-        held.seek(0)
-        rest = [l for l in held.read().decode(errors='replace').splitlines(True) if not re.match(_KINETO_LOG, l)]
-        held.close()
-        if rest: sys.stderr.write(''.join(rest))
-    return float(np.max(np.cumsum([b for _, b in ev]), initial=0))

@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 from torch import nn
-from cpmm.cnf import CNF, MLPField, divergence
+from cpmm.cnf import CNF
+from cpmm.fields import FlowMLP, divergence
 from cpmm.train import NonFiniteLossError
 
 torch.set_num_threads(1)
@@ -54,7 +55,7 @@ def test_checkpoint_resume_is_exact(tmp_path):
 class _Poisoned(nn.Module):
     "A field that returns NaN once `poison` is set (not part of its state dict)."
     def __init__(self):
-        super().__init__(); self.net, self.poison = MLPField(2, 8, 1), False
+        super().__init__(); self.net, self.poison = FlowMLP(2, 8, 1), False
     def forward(self, s, u):
         out = self.net(s, u)
         return out * float('nan') if self.poison else out
@@ -168,7 +169,7 @@ def test_fit_budget_and_early_stopping():
 
 def test_divergence_exact_matches_jacobian():
     torch.manual_seed(0)
-    net = MLPField(3, 8, 2)
+    net = FlowMLP(3, 8, 2)
     u = torch.randn(4, 3, requires_grad=True)
     J = torch.stack([torch.autograd.functional.jacobian(lambda r: net(torch.tensor(0.2), r[None])[0], row) for row in u.detach()])
     assert torch.allclose(divergence(net(torch.tensor(0.2), u), u), J.diagonal(dim1=1, dim2=2).sum(-1), atol=1e-5)
@@ -202,7 +203,7 @@ def test_kinetic_penalty():
     X = _data(128)
     f = _flow()
     with torch.no_grad():
-        lp, k = f._log_prob(X, kinetic=True)
+        lp, k = f.log_prob_and_energy(X)
         assert torch.allclose(lp, f.log_prob(X), atol=1e-5) and (k > 0).all()
     f.fit(X, epochs=2, batch_size=64, lr=1e-2, progress=False, kinetic=0.1)
     assert f.history[-1]['train_nll'] < 10          # the NLL is reported without the penalty

@@ -8,7 +8,9 @@ import pytest
 import torch
 from torch import nn
 import numpy as np
-from cpmm.node import NodeMFA, VectorField, MLPField, ConvField, SOLVERS, path_params
+from cpmm.node import NodeMFA
+from cpmm.fields import HyperField, HyperMLP, HyperConv, SOLVERS
+from cpmm.paths import path_params
 from cpmm.metrics import cluster_accuracy
 
 
@@ -26,7 +28,7 @@ def perturb(p:NodeMFA, std:float=0.1, seed:int=0) -> NodeMFA:
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in p.field.modules():
-            if isinstance(m, VectorField):
+            if isinstance(m, HyperField):
                 w = m.layers[-1].weight
                 w.copy_(std * torch.randn(w.shape, generator=g))
     return p
@@ -173,7 +175,7 @@ def test_constant_diagonal_is_one_value_per_trajectory():
 def test_per_trajectory_ode_has_one_field_per_trajectory():
     C = 3
     p = NodeMFA(C, 4, 2, 1, per_trajectory_ode=True, hidden=8)
-    fields = [m for m in p.field.modules() if isinstance(m, VectorField)]
+    fields = [m for m in p.field.modules() if isinstance(m, HyperField)]
     assert len(fields) == C and len({id(f) for f in fields}) == C
     shared = NodeMFA(C, 4, 2, 1, hidden=8)
     assert sum(q.numel() for q in p.field.parameters()) == C * sum(q.numel() for q in shared.field.parameters())
@@ -198,12 +200,12 @@ def test_image_parameters_flatten_like_the_data():
 
 def test_learn_pi_is_read_from_the_state_and_trained():
     p = NodeMFA(2, 4, 3, 1, learn_pi=True)
-    with torch.no_grad(): p.h0[1, p._alpha_at - 1] = 0.8
+    with torch.no_grad(): p.h0[1, p.layout['log_pi']] = 0.8
     h = p.extract()
     assert torch.equal(h.log_pi[0], torch.zeros(4)) and torch.allclose(h.log_pi[1], torch.full((4,), 0.8))
     perturb(p)
     (-p(torch.linspace(0, 1, 4)).log_prob(torch.randn(8, 3)).mean()).backward()
-    assert p.h0.grad[:, p._alpha_at - 1].abs().sum() > 0
+    assert p.h0.grad[:, p.layout['log_pi']].abs().sum() > 0
 
 
 def test_extract_is_forward_on_an_even_grid_and_detached():
@@ -252,10 +254,10 @@ def test_init_resets_the_dynamics():
 
 def test_registry():
     assert set(SOLVERS) == {'dopri5', 'rk4', 'midpoint', 'euler'}
-    assert MLPField.hidden == 128 and ConvField.hidden == 64 and ConvField.aug_factor == 4 and MLPField.aug_factor == 3
+    assert HyperMLP.hidden == 128 and HyperConv.hidden == 64 and HyperConv.aug_factor == 4 and HyperMLP.aug_factor == 3
 
 
-@pytest.mark.parametrize("field, shape", [(MLPField(6, hidden=8), (3, 6)), (ConvField(5, hidden=4), (3, 5, 4, 4))])
+@pytest.mark.parametrize("field, shape", [(HyperMLP(6, hidden=8), (3, 6)), (HyperConv(5, hidden=4), (3, 5, 4, 4))])
 def test_vector_fields_start_at_zero_and_depend_on_t(field, shape):
     h = torch.randn(shape)
     assert torch.equal(field(torch.tensor(0.3), h), torch.zeros(shape))
@@ -367,10 +369,11 @@ def test_distil_fits_targets_and_rejects_bad_shapes():
 
 
 def test_peak_memory_is_quiet_on_stderr():
-    "The profiler's own log lines (and, without a GPU, its CUDA device-count error) do not reach stderr; other output does."
-    code = ("import os, torch\nfrom cpmm.node import _peak_memory\na = torch.randn(500, 500)\n"
+    "bench/conv_memory.peak_memory: the profiler's own log lines (and, without a GPU, its CUDA device-count error) do not reach stderr; other output does."
+    bench = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'bench')
+    code = (f"import os, sys, torch\nsys.path.insert(0, {bench!r})\nfrom conv_memory import peak_memory\na = torch.randn(500, 500)\n"
             "def step():\n    os.write(2, b'from the step\\n'); (a @ a).sum()\n"
-            "print(_peak_memory(step))")
+            "print(peak_memory(step))")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
     assert r.returncode == 0, r.stderr
     assert abs(float(r.stdout) - 1e6) < 1e4                         # one 500 × 500 float32 temporary
