@@ -33,7 +33,8 @@ import torch
 from sklearn.mixture import GaussianMixture
 from cpmm.curriculum import fit_teacher, compute_spaces
 from cpmm.metrics import cluster_accuracy
-from cpmm.model import CPMM, CURRICULUM_LR, DEFAULT_LR, PATH_LR, PATH_MAX_DIMS
+from cpmm.model import CPMM
+from cpmm.fitting import CURRICULUM_LR, DEFAULT_LR, PATH_LR, PATH_MAX_DIMS
 from cpmm.toys import TOYS
 
 # Each toy's settings beside the estimator's defaults (its data and C are cpmm.toys.TOYS's): `every` for all four estimators,

@@ -18,8 +18,6 @@ from .mfa import HierarchicalMFA
 from .cnf import CNF
 from .curriculum import TEACHER_SECONDS
 from .fitting import PARAMETERIZATIONS, fit_estimator, extract_mixture
-# the recipe's settings that users of the estimators read, at hand here too
-from .fitting import INITS, IMAGE_SETTINGS, MLP_SOLVER, PATH_MAX_DIMS, DEFAULT_LR, PATH_LR, CURRICULUM_LR
 
 # %% auto #0
 __all__ = ['BATCH_SIZE', 'ESTIMATORS', 'CPMM', 'CPMMClassifier', 'save_mixture', 'load_mixture', 'load']
