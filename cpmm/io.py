@@ -172,17 +172,17 @@ def score(est:CPMM, d:Data) -> dict:
 def figures(est:CPMM, prep:dict, train:Data, test:Data|None, out:Path) -> list[str]:
     "Draw the fitted model's figures into the folder `out`; returns the file names."
     import matplotlib.pyplot as plt
-    from cpmm import viz
+    from cpmm import viz, viz_images
     out, files = Path(out), []
     def save(fig, name):
         fig.savefig(out / name, dpi=110, bbox_inches='tight'); plt.close(fig); files.append(name)
     if prep['kind'] == 'image':
         shape, alpha = tuple(prep['image_shape']), prep['alpha']
-        ax = viz.plot_trajectory_means(est.mixture_, shape, inverse=lambda m: inverse_logit_transform(m, alpha))
+        ax = viz_images.plot_trajectory_means(est.mixture_, shape, inverse=lambda m: inverse_logit_transform(m, alpha))
         ax.set_title(f"Means of the {est.mixture_.C} trajectories (rows), pseudotime left to right, as pixels", fontsize=10)
         save(ax.figure, 'means.png')
         xs, _ = est.sample(64, random_state=0)
-        ax = viz.plot_images(inverse_logit_transform(torch.from_numpy(xs), alpha), shape)
+        ax = viz_images.plot_images(inverse_logit_transform(torch.from_numpy(xs), alpha), shape)
         ax.set_title("64 samples of the extracted mixture, as pixels", fontsize=10)
         save(ax.figure, 'samples.png')
         return files
