@@ -243,7 +243,7 @@ def load_model(model:str|Path, # a folder written by `cpmm fit --out`
     prep = _read_json(model / 'preprocess.json', again)
     if prep.get('kind') not in ('toy', 'image', 'table'):
         raise ValueError(f"{model / 'preprocess.json'} names no data kind (toy, image or table); {again}")
-    cfg = _read_json(model / 'config.json', again)
+    _read_json(model / 'config.json', again)                  # it must parse
     for name in ('param.safetensors', 'mixture.safetensors'):
         try:
             with safe_open(str(model / name), framework='pt') as f:

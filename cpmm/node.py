@@ -211,7 +211,7 @@ def distil(self:NodeMFA,
            refine:int=4,    # the targets are interpolated on a grid this many times finer than G
           ) -> NodeMFA:
     "Fit h(0) and the vector field so that the components at G evenly spaced pseudotimes match the targets `P`. Returns self."
-    C, M, R = self.n_clusters, self.n_dims, self.rank
+    C, M = self.n_clusters, self.n_dims
     if P['mu'].ndim != 3 or tuple(P['mu'].shape[::2]) != (C, M):
         raise ValueError(f"Targets must have mu of shape (C, G, M) = ({C}, G, {M}), got {tuple(P['mu'].shape)}.")
     steps, refine = check_int(steps, 'steps', 0), check_int(refine, 'refine', 1)

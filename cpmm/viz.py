@@ -4,8 +4,6 @@
 
 # %% ../nbs/11_viz.ipynb #1fc24e67
 from __future__ import annotations
-import math
-from typing import Callable
 import numpy as np
 import torch
 from torch import Tensor
