@@ -173,6 +173,37 @@ def _fixed(rtol:float, atol:float, step_size:float) -> dict: return dict(options
 
 SOLVERS = {'dopri5': _adaptive, 'rk4': _fixed, 'midpoint': _fixed, 'euler': _fixed}
 
+def _rk4(f, t0:Tensor, dt:Tensor, t1:Tensor, y:Tensor) -> Tensor:
+    "torchdiffeq's fourth-order step: Kutta's 3/8 rule."
+    k1 = f(t0, y)
+    k2 = f(t0 + dt / 3, y + dt * k1 / 3)
+    k3 = f(t0 + dt * 2 / 3, y + dt * (k2 - k1 / 3))
+    k4 = f(t1, y + dt * (k1 - k2 + k3))
+    return (k1 + 3 * (k2 + k3) + k4) * dt * 0.125
+
+_INCREMENTS = {'euler': lambda f, t0, dt, t1, y: dt * f(t0, y),
+               'midpoint': lambda f, t0, dt, t1, y: dt * f(t0 + dt / 2, y + f(t0, y) * (dt / 2)),
+               'rk4': _rk4}
+
+def _fixed_solve(func, y0:Tensor, t:Tensor, method:str, step_size:float) -> Tensor:
+    "Fixed steps from t[0] on torchdiffeq's grid (the last step ends at t[-1]), the states at `t` interpolated linearly within a step; stacked at the end."
+    if len(t) > 1 and t[1] < t[0]:                                  # backwards in time: forwards in -t
+        return _fixed_solve(lambda s, y: -func(-s, y), y0, -t, method, step_size)
+    n = math.ceil(((t[-1] - t[0]) / step_size + 1).item())
+    grid = torch.arange(n, dtype=t.dtype, device=t.device) * step_size + t[0]
+    grid[-1] = t[-1]
+    tl, gl, inc = t.tolist(), grid.tolist(), _INCREMENTS[method]
+    g, dts = grid.unbind(), grid.diff().unbind()
+    out, j, y = [y0], 1, y0
+    for k in range(n - 1):
+        y1 = y + inc(func, g[k], dts[k], g[k + 1], y)
+        while j < len(tl) and gl[k + 1] >= tl[j]:
+            w = (tl[j] - gl[k]) / (gl[k + 1] - gl[k])
+            out.append(y if w == 0 else y1 if w == 1 else y + w * (y1 - y))
+            j += 1
+        y = y1
+    return torch.stack(out)
+
 def integrate(func:nn.Module,          # the vector field, forward(t, state)
               y0,                      # the initial state: a tensor or a tuple of tensors
               t:Tensor,                # (T,) strictly monotone times; the solution at t[0] is y0
@@ -182,6 +213,12 @@ def integrate(func:nn.Module,          # the vector field, forward(t, state)
               step_size:float=0.05,    # the step (fixed-step solvers)
               adjoint:bool=False,      # backpropagate with the adjoint method
              ): # (T, *y0.shape) the states at `t` (a tuple of them for a tuple y0)
-    "Solve the ODE of `func` from `y0` over `t` with torchdiffeq, giving `method` the options it takes."
+    "Solve the ODE of `func` from `y0` over `t`: torchdiffeq's `odeint` (or `odeint_adjoint`) with the options `method` takes; fixed steps without the adjoint on cpmm's own loop."
     options = check_choice('method', method, SOLVERS)(rtol, atol, step_size)
-    return (odeint_adjoint if adjoint else odeint)(func, y0, t, method=method, **options)
+    if adjoint or method not in _INCREMENTS: return (odeint_adjoint if adjoint else odeint)(func, y0, t, method=method, **options)
+    if isinstance(y0, Tensor): return _fixed_solve(func, y0, t, method, step_size)
+    shapes = [y.shape for y in y0]                                  # a tuple of states: solved as one flat state
+    split = lambda v, lead: tuple(p.reshape(*lead, *s) for p, s in zip(v.split([s.numel() for s in shapes], dim=-1), shapes))
+    flat = lambda ys: torch.cat([y.reshape(-1) for y in ys])
+    out = _fixed_solve(lambda s, v: flat(func(s, split(v, ()))), flat(y0), t, method, step_size)
+    return split(out, (len(t),))
