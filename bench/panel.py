@@ -3,8 +3,9 @@
 For each data set and seed, every model is fitted to the same training split and scored on the same held-out test
 split (all features standardized with the training split's mean and std, tables first dequantized by uniform noise
 of one step of each feature's resolution):
-  - `CPMM(C, 25, R)` with every other setting at its default (R = 1 in 2-D, else 2), and the direct MFA with the same
-    C·25 components (`parameterization='direct'`), unsupervised; `CPMMClassifier(25, R)` for the supervised accuracy;
+  - `CPMM(C, 25)` with every other setting at its default (the rank R too: `rank='auto'`, `cpmm.fitting.auto_rank`),
+    and the direct MFA with the same C·25 components (`parameterization='direct'`), unsupervised; `CPMMClassifier(25)`
+    for the supervised accuracy;
   - `GaussianMixture` full and diag with K = C and K = C·25, `reg_covar` chosen on a validation fifth of the training
     split from 1e-6 ... 1e-1, then refitted on all of it; `BayesianGaussianMixture(C·25, 'full')`; `KMeans(C)`;
   - QDA (one full Gaussian per class), `reg_param` chosen the same way.
@@ -122,15 +123,14 @@ def run(name, seed):
     mean, std = Xtr.mean(0), Xtr.std(0); std[std == 0] = 1
     Xtr, Xte = (Xtr - mean) / std, (Xte - mean) / std
     M, keep, lab = Xtr.shape[1], yte >= 0, ytr >= 0
-    R = 1 if M <= 2 else 2
     rows = {}
     def clusters(pred): return dict(cluster_acc=cluster_accuracy(yte[keep], pred[keep]), ari=adjusted_rand_score(yte[keep], pred[keep]))
-    for label, make in [('CPMM', lambda: CPMM(C, G, R, random_state=seed)),
-                        (f'direct MFA ({C}x{G})', lambda: CPMM(C, G, R, parameterization='direct', random_state=seed))]:
+    for label, make in [('CPMM', lambda: CPMM(C, G, random_state=seed)),
+                        (f'direct MFA ({C}x{G})', lambda: CPMM(C, G, parameterization='direct', random_state=seed))]:
         est, t = _timed(lambda: make().fit(Xtr))
-        rows[label] = dict(ll=est.score(Xte) / M, seconds=t, epochs=est.n_iter_, **clusters(est.predict(Xte)))
-    clf, t = _timed(lambda: CPMMClassifier(G, R, random_state=seed).fit(Xtr[lab], ytr[lab]))
-    rows['CPMM'].update(sup_acc=clf.score(Xte[keep], yte[keep]), sup_seconds=t)
+        rows[label] = dict(ll=est.score(Xte) / M, seconds=t, epochs=est.n_iter_, rank=est.rank_, **clusters(est.predict(Xte)))
+    clf, t = _timed(lambda: CPMMClassifier(G, random_state=seed).fit(Xtr[lab], ytr[lab]))
+    rows['CPMM'].update(sup_acc=clf.score(Xte[keep], yte[keep]), sup_seconds=t, sup_rank=clf.rank_)
     for K, cov in ((C, 'full'), (C, 'diag'), (C * G, 'full'), (C * G, 'diag')):
         (g, reg), t = _timed(lambda: _tuned_gmm(GaussianMixture, Xtr, K, cov, seed))
         rows[f'GMM({K}, {cov})'] = dict(ll=g.score(Xte) / M, seconds=t, reg_covar=reg, **clusters(g.predict(Xte)))
@@ -142,7 +142,7 @@ def run(name, seed):
     rows[f'KMeans({C})'] = dict(seconds=t, **clusters(km.predict(Xte)))
     q, t = _timed(lambda: _tuned_qda(Xtr[lab], ytr[lab], seed))
     rows['QDA (tuned)'] = dict(sup_acc=q.score(Xte[keep], yte[keep]), seconds=t)
-    return dict(n_train=len(Xtr), n_test=len(Xte), M=M, C=C, R=R, rows=rows)
+    return dict(n_train=len(Xtr), n_test=len(Xte), M=M, C=C, R=rows['CPMM']['rank'], rows=rows)
 
 
 def _agg(runs, model, key):
@@ -153,14 +153,14 @@ def _agg(runs, model, key):
 def table(results) -> str:
     "The README's table: per data set, CPMM beside the strongest baseline of each column (mean ± spread over seeds)."
     f = lambda a, d=3: '—' if a is None else f"{a[0]:.{d}f} ± {a[1]:.{d}f}"
-    out = ['| data (N train, M, C) | test log-lik / dim: CPMM | best GMM | cluster acc: CPMM | max(GMM(C), k-means) | ARI: CPMM | supervised acc: CPMM | QDA | fit s: CPMM | GMM(C·G, full) one fit |',
+    out = ['| data (N train, M, C, CPMM rank R) | test log-lik / dim: CPMM | best GMM | cluster acc: CPMM | max(GMM(C), k-means) | ARI: CPMM | supervised acc: CPMM | QDA | fit s: CPMM | GMM(C·G, full) one fit |',
            '|---|---|---|---|---|---|---|---|---|---|']
     for name, res in results.items():
         runs = res['runs']; r0 = runs[0]; C = r0['C']
         gmms = [m for m in r0['rows'] if m.startswith('GMM(')]
         best_ll = max(gmms, key=lambda m: _agg(runs, m, 'll')[0])
         base_acc = max([f'GMM({C}, full)', f'GMM({C}, diag)', f'KMeans({C})'], key=lambda m: _agg(runs, m, 'cluster_acc')[0])
-        out.append(f"| {name} ({r0['n_train']}, {r0['M']}, {C}) | {f(_agg(runs, 'CPMM', 'll'))} | {f(_agg(runs, best_ll, 'll'))} {best_ll} "
+        out.append(f"| {name} ({r0['n_train']}, {r0['M']}, {C}, {r0.get('R', '?')}) | {f(_agg(runs, 'CPMM', 'll'))} | {f(_agg(runs, best_ll, 'll'))} {best_ll} "
                    f"| {f(_agg(runs, 'CPMM', 'cluster_acc'))} | {f(_agg(runs, base_acc, 'cluster_acc'))} {base_acc} | {f(_agg(runs, 'CPMM', 'ari'))} "
                    f"| {f(_agg(runs, 'CPMM', 'sup_acc'))} | {f(_agg(runs, 'QDA (tuned)', 'sup_acc'))} "
                    f"| {f(_agg(runs, 'CPMM', 'seconds'), 1)} | {f(_agg(runs, f'GMM({C * G}, full)', 'seconds_one_fit'), 2)} |")

@@ -18,17 +18,18 @@ from .cnf import CNF
 from .curriculum import fit_teacher, compute_spaces, curriculum_fit, GaussianSpaces, check_teacher
 
 # %% auto #0
-__all__ = ['PARAMETERIZATIONS', 'INITS', 'PATH_MAX_DIMS', 'SPREAD', 'CURRICULA', 'DEFAULT_LR', 'PATH_LR', 'CURRICULUM_LR',
-           'MLP_SOLVER', 'MIN_EPOCH_STEPS', 'CURRICULUM_CLIP', 'IMAGE_SETTINGS', 'resolve', 'build', 'fit_estimator',
-           'extract_mixture']
+__all__ = ['PARAMETERIZATIONS', 'INITS', 'RANKS', 'PATH_MAX_DIMS', 'SPREAD', 'CURRICULA', 'DEFAULT_LR', 'PATH_LR',
+           'CURRICULUM_LR', 'MLP_SOLVER', 'MIN_EPOCH_STEPS', 'CURRICULUM_CLIP', 'IMAGE_SETTINGS', 'auto_rank',
+           'resolve', 'build', 'fit_estimator', 'extract_mixture']
 
 # %% ../nbs/09a_fitting.ipynb #05cd59f8
 PARAMETERIZATIONS = {'ode': NodeMFA, 'direct': DirectMFA}
 INITS = ('auto', 'kmeans', 'kmeans_fa', 'path', 'random', 'standard_normal')
+RANKS = ('auto',)            # besides a non-negative integer R; 'auto': `auto_rank` of the training data
 PATH_MAX_DIMS = 3             # init='auto': 'path' (paths through the data) up to this many features, 'kmeans' above (see `fit`)
 SPREAD = 0.3                  # the ODE's k-means start: scale of the redrawn vector field (`NodeMFA.init_from_data(spread=...)`)
 CURRICULA = ('teacher', 'gaussian')   # besides None (no curriculum) and a fitted `cpmm.cnf.CNF` (the teacher to use)
-DEFAULT_LR = {'ode': 3e-3, 'direct': 1e-2}   # Adam's learning rate when `lr=None`; after a 'path' start: PATH_LR
+DEFAULT_LR = {'ode': 1e-3, 'direct': 1e-2}   # Adam's learning rate when `lr=None`; after a 'path' start: PATH_LR
 PATH_LR = 1e-4                # a 'path' start is already close to the answer: a small rate refines it
 CURRICULUM_LR = {'ode': 1e-3, 'direct': 1e-2}   # with a curriculum, whatever the start
 MLP_SOLVER = dict(method='midpoint', step_size=0.1)    # the MLP ODE's default solver: 10 midpoint steps (checked in `cpmm.model` against dopri5)
@@ -40,10 +41,19 @@ IMAGE_SETTINGS = dict(n_clusters=10, n_components=25, rank=8, net='conv', image_
                       batch_size=256, entropy_weight=1., node_options=dict(method='midpoint', step_size=0.125))
 
 # %% ../nbs/09a_fitting.ipynb #5a295d7e
+def auto_rank(N:int, # training points
+              M:int, # features
+              C:int, # trajectories
+             ) -> int:
+    "`rank='auto'`: the largest R with M·(R + 1) covariance parameters per component at most N/C, clipped to [1, M − 1] (0 for M = 1)."
+    return int(min(M - 1, max(1, N // (C * M) - 1)))
+
 def resolve(est,   # a `CPMM` or `CPMMClassifier` (anything with their settings as attributes)
             M:int, # the number of features of the data
+            N:int|None=None, # training points, for `rank='auto'` (the resolved rank is None without them)
+            C:int|None=None, # trajectories, for `rank='auto'`
            ) -> dict:
-    "The settings a fit of M-feature data actually uses, checked, with the 'auto' and `None` defaults resolved."
+    "The settings a fit of N × M data with C trajectories actually uses, checked, with the 'auto' and `None` defaults resolved."
     check_choice('parameterization', est.parameterization, PARAMETERIZATIONS); check_choice('init', est.init, INITS)
     cur = est.curriculum
     if not (cur is None or isinstance(cur, CNF) or (isinstance(cur, str) and cur in CURRICULA)):
@@ -57,10 +67,14 @@ def resolve(est,   # a `CPMM` or `CPMMClassifier` (anything with their settings 
     clip = (CURRICULUM_CLIP if cur is not None else None) if est.clip is None else est.clip
     if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float)) or not clip > 0):
         raise ValueError(f"`clip` must be a positive number or None, got {est.clip!r}.")
+    if isinstance(est.rank, str) and est.rank in RANKS: rank = auto_rank(N, M, C) if N is not None and C is not None else None
+    elif isinstance(est.rank, bool) or not isinstance(est.rank, (int, np.integer)) or est.rank < 0:
+        raise ValueError(f"`rank` must be 'auto' or a non-negative integer, got {est.rank!r}.")
+    else: rank = int(est.rank)
     vf = est.validation_fraction
     if vf is not None: vf = check_real(vf, 'validation_fraction', 0., 1., hi_open=True)
     threads = est.n_threads if est.n_threads is not None else default_threads(est.net == 'mlp')
-    return dict(init=init, lr=float(lr), clip=clip, valid=vf or None, threads=check_int(threads, 'n_threads', 1),
+    return dict(init=init, rank=rank, lr=float(lr), clip=clip, valid=vf or None, threads=check_int(threads, 'n_threads', 1),
                 epochs=check_int(est.epochs, 'epochs', 0), batch_size=check_int(est.batch_size, 'batch_size', 1),
                 patience=check_int(est.n_iter_no_change, 'n_iter_no_change', 1), n_init=check_int(est.n_init, 'n_init', 1),
                 seed=check_int(est.random_state if est.random_state is not None else 0, 'random_state', 0))
@@ -68,9 +82,10 @@ def resolve(est,   # a `CPMM` or `CPMMClassifier` (anything with their settings 
 def build(est,  # a `CPMM` or `CPMMClassifier`
           C:int, # trajectories
           M:int, # features
+          rank:int|None=None, # R; None: the estimator's `rank`, which must then be an integer
          ) -> Parameterization:
     "The parameterization of C trajectories over M dims, from the estimator's settings."
-    args = (check_int(C, 'n_clusters', 1), check_int(est.n_components, 'n_components', 1), M, check_int(est.rank, 'rank', 0))
+    args = (check_int(C, 'n_clusters', 1), check_int(est.n_components, 'n_components', 1), M, check_int(est.rank if rank is None else rank, 'rank', 0))
     if est.parameterization == 'direct': return DirectMFA(*args, log_d_min=est.log_d_min)
     opts = {**(MLP_SOLVER if est.net == 'mlp' else {}), **(est.node_options or {})}
     return NodeMFA(*args, net=est.net, image_shape=est.image_shape, log_d_min=est.log_d_min, **opts)
@@ -128,7 +143,7 @@ def _claim(est, path:Path):
 def _fit_once(est, C:int, Z:Tensor, y:Tensor|None, valid:tuple|None, s:dict, seed:int, checkpoint:str|None, callback) -> tuple:
     "One restart: build, initialize and train a parameterization on standardized data; returns (param, trainer, validation NLL or None, curriculum attributes)."
     torch.manual_seed(seed)
-    param = build(est, C, Z.shape[1]).to(est.device)
+    param = build(est, C, Z.shape[1], s['rank']).to(est.device)
     B = min(s['batch_size'], len(Z))
     common = dict(lr=s['lr'], clip=s['clip'], batch_size=B, entropy_weight=getattr(est, 'entropy_weight', 0.) if y is None else 0.,
                   checkpoint=checkpoint, device=est.device, progress=est.progress, noise_std=est.noise_std, seed=seed,
@@ -172,13 +187,14 @@ def fit_estimator(est,                  # a `CPMM` or `CPMMClassifier`: its sett
                   callback=None,        # `callback(trainer, record)` after every epoch (see `cpmm.train.fit`)
                  ):
     "Fit `est` to X with C trajectories: standardize, hold out, run the `n_init` restarts, keep the best; sets the fitted attributes and `mixture_`. Returns est."
-    s = resolve(est, X.shape[1])
     if len(X) < C: raise ValueError(f"n_samples={len(X)} should be >= n_clusters={C}: each trajectory starts from its own part of the data.")
+    s = resolve(est, X.shape[1])
     mean, scale = _scaling(est, X)
     Z = torch.from_numpy(((X - mean) / scale).astype(np.float32))
     yt = None if y is None else torch.from_numpy(np.asarray(y, dtype=np.int64))
     tr_rows, va_rows = _holdout(len(X), y, s['valid'], np.random.RandomState(s['seed']))
     if len(tr_rows) < C: tr_rows, va_rows = np.arange(len(X)), va_rows[:0]                # too few rows to hold any out
+    if s['rank'] is None: s['rank'] = auto_rank(len(tr_rows), X.shape[1], C)             # 'auto': from the rows trained on
     pick = lambda rows: (Z[rows], yt[rows] if yt is not None else None)
     valid = pick(va_rows) if len(va_rows) else None
     with num_threads(s['threads']):
@@ -189,6 +205,7 @@ def fit_estimator(est,                  # a `CPMM` or `CPMMClassifier`: its sett
                 if best is None or (out[2] is not None and out[2] < best[2]): best = out
     param, tr, _, extras = best
     est.param_, est.history_, est.n_iter_, est.best_epoch_ = param, tr.history, tr.epoch, getattr(tr, 'best_epoch', tr.epoch)
+    est.rank_ = param.rank
     est.mean_, est.scale_ = mean, scale
     for k, v in extras.items(): setattr(est, k, v)
     est.mixture_ = extract_mixture(est)

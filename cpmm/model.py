@@ -47,7 +47,7 @@ class CPMM(DensityMixin, ClusterMixin, BaseEstimator):
     def __init__(self,
                  n_clusters:int=10,        # C: trajectories, one per cluster
                  n_components:int=25,      # G: components extracted per trajectory
-                 rank:int=1,               # R: rank of each component's low-rank covariance (0: diagonal)
+                 rank='auto',              # R: rank of each component's low-rank covariance (0: diagonal); 'auto': `auto_rank` of the data (fitted: `rank_`)
                  *,
                  parameterization:str='ode', # 'ode' (the CPMM) or 'direct' (independent components, the MFA baseline)
                  net:str='mlp',            # vector field of the ODE: 'mlp' (tables) or 'conv' (images)
@@ -94,7 +94,7 @@ class CPMM(DensityMixin, ClusterMixin, BaseEstimator):
 class CPMMClassifier(ClassifierMixin, BaseEstimator):
     "A CPMM classifier: one trajectory of components per class, `predict` by Bayes' rule; the same fit as `CPMM`."
     def __init__(self,
-                 n_components:int=25, rank:int=1, *, priors=None, # priors: (n_classes,) class probabilities in the order of `classes_`; None: the training frequencies
+                 n_components:int=25, rank='auto', *, priors=None, # priors: (n_classes,) class probabilities in the order of `classes_`; None: the training frequencies
                  parameterization:str='ode', net:str='mlp', image_shape:tuple|None=None, init:str='auto', epochs:int=100,
                  batch_size:int=128, lr:float|None=None, clip:float|None=None, noise_std:float=0.01, log_d_min:float=-10.,
                  standardize:bool=True, validation_fraction:float|None=0.1, n_iter_no_change:int=10, n_init:int=1,

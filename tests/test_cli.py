@@ -86,7 +86,7 @@ def test_fit_writes_model_and_metrics(fitted, capsys):
             'mixture.png', 'samples.png'} <= files
     m = json.loads((out / 'metrics.json').read_text())
     assert (m['kind'], m['n_dims'], m['train']['n'], m['test']['n']) == ('table', 3, 96, 24)
-    assert (m['model']['C'], m['model']['G'], m['model']['R'], m['model']['epochs']) == (2, 25, 1, 1)
+    assert (m['model']['C'], m['model']['G'], m['model']['R'], m['model']['epochs']) == (2, 25, 2, 1)   # rank 'auto': M - 1 = 2 here
     assert m['settings']['curriculum'] is False and m['settings']['estimator']['n_clusters'] == 2
     for split in ('train', 'test'):
         assert np.isfinite(m[split]['nats_per_dim']) and 0 <= m[split]['cluster_accuracy'] <= 1
@@ -192,7 +192,7 @@ def test_ctrl_c_is_one_line_and_exit_130(table, tmp_path, capsys, monkeypatch):
     lines = out.splitlines()                                         # what the command said before training started
     assert any(l.startswith('data: ') and '96 training / 24 test samples, M = 3 features' in l and '24 of the 120 rows held out' in l
                for l in lines), out
-    assert any(l.startswith('model: CPMM, C = 2 clusters x G = 25 components, rank R = 1') and 'no curriculum' in l
+    assert any(l.startswith('model: CPMM, C = 2 clusters x G = 25 components, rank R = auto (from the training rows') and 'no curriculum' in l
                and 'up to 100 epochs' in l and 'early stopping after 10 epochs' in l for l in lines), out
     assert lines[-1].startswith('training: ')
 
