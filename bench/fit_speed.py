@@ -1,0 +1,74 @@
+"""Fit time of `CPMM` with its defaults on 2,000 × 64 data, beside `GaussianMixture` with the same components, one thread.
+
+    python bench/fit_speed.py [--n 2000] [--m 64] [--c 10] [--seeds 0 1 2]
+
+The data: C clusters in M dims, each a Gaussian with its own random mean (spread 3) and a random rank-4-plus-diagonal
+covariance, equal weights; 80% for fitting, 20% to score. Timed on one torch / BLAS thread, in this process:
+  - `CPMM(C)` with every other setting at its default (rank 'auto', k-means start, early stopping);
+  - `GaussianMixture(C, 'full')` and `GaussianMixture(C·25, 'full')` (one fit each, scikit-learn's defaults);
+the ratio is the CPMM's time over each. The target of issue 13 is ≤ 10 s for the CPMM at 2,000 × 64.
+Writes bench/results/fit_speed.{json,md}; prints the load average beside the times.
+"""
+import argparse, json, os, time, warnings
+from pathlib import Path
+os.environ.setdefault('OMP_NUM_THREADS', '1'); os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+import numpy as np
+import torch
+from sklearn.mixture import GaussianMixture
+from cpmm.model import CPMM
+
+RESULTS = Path(__file__).parent / 'results'
+G = 25
+
+
+def make(n:int, m:int, c:int, seed:int):
+    "n points of a c-cluster Gaussian mixture in m dims (rank-4-plus-diagonal covariances) and their cluster labels."
+    rng = np.random.default_rng(seed)
+    means = rng.normal(0, 3, (c, m))
+    A = rng.normal(0, 1, (c, m, 4)) / 2
+    y = rng.integers(0, c, n)
+    X = means[y] + np.einsum('nmr,nr->nm', A[y], rng.normal(size=(n, 4))) + rng.normal(0, 0.5, (n, m))
+    return X, y
+
+
+def timed(f):
+    t = time.perf_counter(); out = f(); return out, time.perf_counter() - t
+
+
+def run(n, m, c, seed):
+    X, _ = make(n, m, c, seed)
+    k = int(0.8 * n); Xtr, Xte = X[:k], X[k:]
+    est, t = timed(lambda: CPMM(c, random_state=seed).fit(Xtr))
+    row = dict(cpmm_seconds=t, cpmm_ll=est.score(Xte) / m, rank=est.rank_, epochs=est.n_iter_, best_epoch=est.best_epoch_)
+    for K in (c, c * G):
+        g, t = timed(lambda: GaussianMixture(K, covariance_type='full', random_state=seed).fit(Xtr))
+        row[f'gmm{K}_seconds'], row[f'gmm{K}_ll'] = t, g.score(Xte) / m
+    return row
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--n', type=int, default=2000); p.add_argument('--m', type=int, default=64); p.add_argument('--c', type=int, default=10)
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    a = p.parse_args()
+    torch.set_num_threads(1); warnings.filterwarnings('ignore')
+    CPMM(2, 3, epochs=1).fit(np.random.default_rng(0).normal(size=(50, 2)))         # warm-up: imports and first calls, not timed
+    load0 = os.getloadavg()[0]
+    rows = [run(a.n, a.m, a.c, s) for s in a.seeds]
+    load = dict(start=load0, end=os.getloadavg()[0])
+    mean = lambda k: float(np.mean([r[k] for r in rows]))
+    K = a.c * G
+    md = [f"`python bench/fit_speed.py --n {a.n} --m {a.m} --c {a.c} --seeds {' '.join(map(str, a.seeds))}` "
+          f"(one thread; load average {load['start']:.2f} at start, {load['end']:.2f} at end, on {os.cpu_count()} cores)", '',
+          '| model | fit s (mean over seeds) | CPMM time / this | test log-lik / dim |', '|---|---|---|---|',
+          f"| CPMM({a.c}), defaults (rank {rows[0]['rank']}) | {mean('cpmm_seconds'):.1f} | 1 | {mean('cpmm_ll'):.3f} |",
+          f"| GaussianMixture({a.c}, 'full') | {mean(f'gmm{a.c}_seconds'):.2f} | {mean('cpmm_seconds') / mean(f'gmm{a.c}_seconds'):.0f}× | {mean(f'gmm{a.c}_ll'):.3f} |",
+          f"| GaussianMixture({K}, 'full') | {mean(f'gmm{K}_seconds'):.2f} | {mean('cpmm_seconds') / mean(f'gmm{K}_seconds'):.1f}× | {mean(f'gmm{K}_ll'):.3f} |"]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / 'fit_speed.json').write_text(json.dumps(dict(args=vars(a), load=load, runs=rows), indent=1))
+    (RESULTS / 'fit_speed.md').write_text('\n'.join(md) + '\n')
+    print('\n'.join(md))
+
+
+if __name__ == '__main__':
+    main()
