@@ -26,7 +26,7 @@ __all__ = ['PARAMETERIZATIONS', 'INITS', 'RANKS', 'PATH_MAX_DIMS', 'SPREAD', 'CU
 PARAMETERIZATIONS = {'ode': NodeMFA, 'direct': DirectMFA}
 INITS = ('auto', 'kmeans', 'kmeans_fa', 'path', 'random', 'standard_normal')
 RANKS = ('auto',)            # besides a non-negative integer R; 'auto': `auto_rank` of the training data
-PATH_MAX_DIMS = 3             # init='auto': 'path' (paths through the data) up to this many features, 'kmeans' above (see `fit`)
+PATH_MAX_DIMS = 3             # init='auto' of the MLP ODE: 'path' (paths through the data) up to this many features, 'kmeans_fa' above
 SPREAD = 0.3                  # the ODE's k-means start: scale of the redrawn vector field (`NodeMFA.init_from_data(spread=...)`)
 CURRICULA = ('teacher', 'gaussian')   # besides None (no curriculum) and a fitted `cpmm.cnf.CNF` (the teacher to use)
 DEFAULT_LR = {'ode': 1e-3, 'direct': 1e-2}   # Adam's learning rate when `lr=None`; after a 'path' start: PATH_LR
@@ -59,7 +59,9 @@ def resolve(est,   # a `CPMM` or `CPMMClassifier` (anything with their settings 
     if not (cur is None or isinstance(cur, CNF) or (isinstance(cur, str) and cur in CURRICULA)):
         raise ValueError(f"`curriculum` must be None, 'teacher', 'gaussian' or a fitted cpmm.cnf.CNF, got {cur!r}.")
     init = est.init
-    if init == 'auto': init = 'path' if est.parameterization == 'ode' and est.net == 'mlp' and M <= PATH_MAX_DIMS else 'kmeans'
+    if init == 'auto':
+        mlp_ode = est.parameterization == 'ode' and est.net == 'mlp'
+        init = ('path' if M <= PATH_MAX_DIMS else 'kmeans_fa') if mlp_ode else 'kmeans'
     if est.lr is not None: lr = est.lr
     elif cur is not None: lr = CURRICULUM_LR[est.parameterization]
     else: lr = PATH_LR if init == 'path' else DEFAULT_LR[est.parameterization]

@@ -52,7 +52,7 @@ class CPMM(DensityMixin, ClusterMixin, BaseEstimator):
                  parameterization:str='ode', # 'ode' (the CPMM) or 'direct' (independent components, the MFA baseline)
                  net:str='mlp',            # vector field of the ODE: 'mlp' (tables) or 'conv' (images)
                  image_shape:tuple|None=None, # (c, h, w) for net='conv'; X may then be (N, c, h, w)
-                 init:str='auto',          # one of `INITS`; 'auto': 'path' up to `PATH_MAX_DIMS` features (the MLP ODE), 'kmeans' above
+                 init:str='auto',          # one of `INITS`; 'auto': for the MLP ODE 'path' up to `PATH_MAX_DIMS` features, 'kmeans_fa' above; else 'kmeans'
                  epochs:int=100,           # most training epochs (with a curriculum: fine-tuning epochs); an epoch is at least `MIN_EPOCH_STEPS` steps
                  batch_size:int=128,       # minibatch size (at most the training set)
                  lr:float|None=None,       # Adam learning rate (cosine-decayed); None: `PATH_LR` after 'path', `CURRICULUM_LR` with a curriculum, else `DEFAULT_LR`
