@@ -14,7 +14,7 @@ left out) and ARI, supervised accuracy, fit time in seconds. Everything runs on 
 
     python bench/panel.py                       # every data set, seeds 0 1
     python bench/panel.py --data iris,moons --seeds 0 1 2
-Writes bench/results/panel.json (merged by data set, so data sets can be run apart) and bench/results/panel.md.
+Writes bench/results/panel.json (merged by data set, so data sets can be run apart, also at the same time) and bench/results/panel.md.
 """
 import argparse, json, os, time, warnings
 from pathlib import Path
@@ -175,13 +175,14 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(1); warnings.filterwarnings('ignore')
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
-    results = json.loads(out.with_suffix('.json').read_text()) if out.with_suffix('.json').exists() else {}
+    saved = lambda: json.loads(out.with_suffix('.json').read_text()) if out.with_suffix('.json').exists() else {}
+    results = saved()
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; torch threads 1")
     for name in a.data.split(','):
         if name not in DATASETS: raise SystemExit(f"Unknown data set {name!r}; choose from {', '.join(DATASETS)}.")
         try: runs = [run(name, s) for s in a.seeds]
         except FileNotFoundError as e: print(f"{name}: skipped ({e})"); continue
-        results[name] = dict(seeds=a.seeds, runs=runs, load_average=os.getloadavg()[0])
+        results = {**saved(), name: dict(seeds=a.seeds, runs=runs, load_average=os.getloadavg()[0])}   # re-read: another run may have written meanwhile
         for s, r in zip(a.seeds, runs):
             print(f"{name} seed {s}: " + '; '.join(f"{m} " + ' '.join(f"{k}={v:.3f}" for k, v in d.items() if isinstance(v, float))
                                                   for m, d in r['rows'].items()), flush=True)
