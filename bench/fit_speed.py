@@ -1,13 +1,14 @@
 """Fit time of `CPMM` with its defaults on 2,000 × 64 data, beside `GaussianMixture` with the same components, one thread.
 
-    python bench/fit_speed.py [--n 2000] [--m 64] [--c 10] [--seeds 0 1 2]
+    python bench/fit_speed.py [--n 2000] [--m 64] [--c 10] [--seeds 0 1 2] [--solver midpoint:0.25 ...] [--out PREFIX]
 
 The data: C clusters in M dims, each a Gaussian with its own random mean (spread 3) and a random rank-4-plus-diagonal
 covariance, equal weights; 80% for fitting, 20% to score. Timed on one torch / BLAS thread, in this process:
-  - `CPMM(C)` with every other setting at its default (rank 'auto', k-means start, early stopping);
+  - `CPMM(C)` with every other setting at its default (rank 'auto', k-means start, early stopping), and with each
+    `--solver METHOD:STEP` in place of the default ODE solver (`node_options=dict(method=..., step_size=...)`);
   - `GaussianMixture(C, 'full')` and `GaussianMixture(C·25, 'full')` (one fit each, scikit-learn's defaults);
 the ratio is the CPMM's time over each. The target of issue 13 is ≤ 10 s for the CPMM at 2,000 × 64.
-Writes bench/results/fit_speed.{json,md}; prints the load average beside the times.
+Writes bench/results/fit_speed.{json,md} (or `--out`'s); prints the load average beside the times.
 """
 import argparse, json, os, time, warnings
 from pathlib import Path
@@ -35,11 +36,20 @@ def timed(f):
     t = time.perf_counter(); out = f(); return out, time.perf_counter() - t
 
 
-def run(n, m, c, seed):
+def solver(spec:str) -> dict:
+    "'midpoint:0.25' -> dict(method='midpoint', step_size=0.25)."
+    method, _, step = spec.partition(':')
+    return dict(method=method, step_size=float(step)) if step else dict(method=method)
+
+
+def run(n, m, c, seed, solvers=()):
     X, _ = make(n, m, c, seed)
     k = int(0.8 * n); Xtr, Xte = X[:k], X[k:]
     est, t = timed(lambda: CPMM(c, random_state=seed).fit(Xtr))
     row = dict(cpmm_seconds=t, cpmm_ll=est.score(Xte) / m, rank=est.rank_, epochs=est.n_iter_, best_epoch=est.best_epoch_)
+    for spec in solvers:
+        est, t = timed(lambda: CPMM(c, random_state=seed, node_options=solver(spec)).fit(Xtr))
+        row[spec] = dict(seconds=t, ll=est.score(Xte) / m, epochs=est.n_iter_, best_epoch=est.best_epoch_)
     for K in (c, c * G):
         g, t = timed(lambda: GaussianMixture(K, covariance_type='full', random_state=seed).fit(Xtr))
         row[f'gmm{K}_seconds'], row[f'gmm{K}_ll'] = t, g.score(Xte) / m
@@ -50,23 +60,29 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--n', type=int, default=2000); p.add_argument('--m', type=int, default=64); p.add_argument('--c', type=int, default=10)
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    p.add_argument('--solver', nargs='*', default=[], help="other ODE solvers to time beside the default, as METHOD:STEP (e.g. midpoint:0.25)")
+    p.add_argument('--out', default=str(RESULTS / 'fit_speed'), help='results prefix (.json, .md)')
     a = p.parse_args()
     torch.set_num_threads(1); warnings.filterwarnings('ignore')
     CPMM(2, 3, epochs=1).fit(np.random.default_rng(0).normal(size=(50, 2)))         # warm-up: imports and first calls, not timed
     load0 = os.getloadavg()[0]
-    rows = [run(a.n, a.m, a.c, s) for s in a.seeds]
+    for spec in a.solver: solver(spec)                                                 # a malformed spec fails before any fit
+    rows = [run(a.n, a.m, a.c, s, a.solver) for s in a.seeds]
     load = dict(start=load0, end=os.getloadavg()[0])
     mean = lambda k: float(np.mean([r[k] for r in rows]))
     K = a.c * G
-    md = [f"`python bench/fit_speed.py --n {a.n} --m {a.m} --c {a.c} --seeds {' '.join(map(str, a.seeds))}` "
+    cmd = f"--n {a.n} --m {a.m} --c {a.c} --seeds {' '.join(map(str, a.seeds))}" + (f" --solver {' '.join(a.solver)}" if a.solver else '')
+    md = [f"`python bench/fit_speed.py {cmd}` "
           f"(one thread; load average {load['start']:.2f} at start, {load['end']:.2f} at end, on {os.cpu_count()} cores)", '',
           '| model | fit s (mean over seeds) | CPMM time / this | test log-lik / dim |', '|---|---|---|---|',
           f"| CPMM({a.c}), defaults (rank {rows[0]['rank']}) | {mean('cpmm_seconds'):.1f} | 1 | {mean('cpmm_ll'):.3f} |",
+          *[f"| CPMM({a.c}), solver {spec} (epochs {' '.join(str(r[spec]['epochs']) for r in rows)}) | {np.mean([r[spec]['seconds'] for r in rows]):.1f} "
+            f"| {mean('cpmm_seconds') / np.mean([r[spec]['seconds'] for r in rows]):.2f}× | {np.mean([r[spec]['ll'] for r in rows]):.3f} |" for spec in a.solver],
           f"| GaussianMixture({a.c}, 'full') | {mean(f'gmm{a.c}_seconds'):.2f} | {mean('cpmm_seconds') / mean(f'gmm{a.c}_seconds'):.0f}× | {mean(f'gmm{a.c}_ll'):.3f} |",
           f"| GaussianMixture({K}, 'full') | {mean(f'gmm{K}_seconds'):.2f} | {mean('cpmm_seconds') / mean(f'gmm{K}_seconds'):.1f}× | {mean(f'gmm{K}_ll'):.3f} |"]
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / 'fit_speed.json').write_text(json.dumps(dict(args=vars(a), load=load, runs=rows), indent=1))
-    (RESULTS / 'fit_speed.md').write_text('\n'.join(md) + '\n')
+    out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix('.json').write_text(json.dumps(dict(args=vars(a), load=load, runs=rows), indent=1))
+    out.with_suffix('.md').write_text('\n'.join(md) + '\n')
     print('\n'.join(md))
 
 
