@@ -4,10 +4,12 @@
 
 # %% ../nbs/05a_objectives.ipynb #d778d55e
 from __future__ import annotations
+from typing import TYPE_CHECKING
 import torch
 from torch import Tensor, nn
 from .mfa import HierarchicalMFA
 from .direct import Parameterization
+if TYPE_CHECKING: from cpmm.train import Trainer   # for the annotations only: cpmm.train imports this module
 
 # %% auto #0
 __all__ = ['nll_terms', 'entropy', 'Objective', 'MixtureNLL']
