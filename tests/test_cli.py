@@ -202,11 +202,17 @@ def test_sigint_in_a_real_process(table, tmp_path):
     import signal, time
     # the spiral (3,000 points, 'path' start, then training with early stopping) takes tens of seconds: long enough that
     # the signal lands while it trains (a small table can stop early, by itself, before the signal comes)
+    # SIGINT back to its default in the child: a shell without job control starts background jobs (`pytest &`) with
+    # SIGINT ignored, children inherit that, and Python then installs no KeyboardInterrupt handler at all
     p = subprocess.Popen([sys.executable, '-u', '-m', 'cpmm.cli', 'fit', 'spiral', '--out', str(tmp_path / 'm'),
                           '--epochs', '100000', '--cache', str(tmp_path / 'cache')],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    seen = []
     for line in p.stdout:
+        seen.append(line)
         if line.startswith('training: '): break
+    assert seen and seen[-1].startswith('training: '), ''.join(seen)   # the fit was still running when the signal came
     time.sleep(2)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=120)
