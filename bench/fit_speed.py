@@ -70,14 +70,16 @@ def main():
     rows = [run(a.n, a.m, a.c, s, a.solver) for s in a.seeds]
     load = dict(start=load0, end=os.getloadavg()[0])
     mean = lambda k: float(np.mean([r[k] for r in rows]))
+    smean = lambda spec, k: float(np.mean([r[spec][k] for r in rows]))                # over seeds, for one --solver
     K = a.c * G
-    cmd = f"--n {a.n} --m {a.m} --c {a.c} --seeds {' '.join(map(str, a.seeds))}" + (f" --solver {' '.join(a.solver)}" if a.solver else '')
+    cmd = (f"--n {a.n} --m {a.m} --c {a.c} --seeds {' '.join(map(str, a.seeds))}" + (f" --solver {' '.join(a.solver)}" if a.solver else '')
+           + (f" --out {a.out}" if Path(a.out) != RESULTS / 'fit_speed' else ''))
     md = [f"`python bench/fit_speed.py {cmd}` "
           f"(one thread; load average {load['start']:.2f} at start, {load['end']:.2f} at end, on {os.cpu_count()} cores)", '',
           '| model | fit s (mean over seeds) | CPMM time / this | test log-lik / dim |', '|---|---|---|---|',
           f"| CPMM({a.c}), defaults (rank {rows[0]['rank']}) | {mean('cpmm_seconds'):.1f} | 1 | {mean('cpmm_ll'):.3f} |",
-          *[f"| CPMM({a.c}), solver {spec} (epochs {' '.join(str(r[spec]['epochs']) for r in rows)}) | {np.mean([r[spec]['seconds'] for r in rows]):.1f} "
-            f"| {mean('cpmm_seconds') / np.mean([r[spec]['seconds'] for r in rows]):.2f}× | {np.mean([r[spec]['ll'] for r in rows]):.3f} |" for spec in a.solver],
+          *[f"| CPMM({a.c}), solver {spec} (epochs {' '.join(str(r[spec]['epochs']) for r in rows)}) | {smean(spec, 'seconds'):.1f} "
+            f"| {mean('cpmm_seconds') / smean(spec, 'seconds'):.2f}× | {smean(spec, 'll'):.3f} |" for spec in a.solver],
           f"| GaussianMixture({a.c}, 'full') | {mean(f'gmm{a.c}_seconds'):.2f} | {mean('cpmm_seconds') / mean(f'gmm{a.c}_seconds'):.0f}× | {mean(f'gmm{a.c}_ll'):.3f} |",
           f"| GaussianMixture({K}, 'full') | {mean(f'gmm{K}_seconds'):.2f} | {mean('cpmm_seconds') / mean(f'gmm{K}_seconds'):.1f}× | {mean(f'gmm{K}_ll'):.3f} |"]
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
