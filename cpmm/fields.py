@@ -12,8 +12,9 @@ from torchdiffeq import odeint, odeint_adjoint
 from .checks import check_choice, check_int
 
 # %% auto #0
-__all__ = ['ACTIVATIONS', 'HYPER_FIELDS', 'NOISES', 'SOLVERS', 'Sin', 'HyperField', 'HyperMLP', 'HyperConv', 'ConcatSquash',
-           'FlowMLP', 'ConcatConv', 'FlowConv', 'divergence', 'hutchinson_noise', 'conv_shape', 'integrate']
+__all__ = ['ACTIVATIONS', 'HYPER_FIELDS', 'NOISES', 'SOLVERS', 'INTERPS', 'Sin', 'HyperField', 'HyperMLP', 'HyperConv',
+           'ConcatSquash', 'FlowMLP', 'ConcatConv', 'FlowConv', 'divergence', 'hutchinson_noise', 'conv_shape',
+           'integrate']
 
 # %% ../nbs/03a_fields.ipynb #9866c5f3
 class Sin(nn.Module):
@@ -168,40 +169,47 @@ def conv_shape(image_shape,            # (c, h, w)
     return s
 
 # %% ../nbs/03a_fields.ipynb #9c1fb685
-def _adaptive(rtol:float, atol:float, step_size:float) -> dict: return dict(rtol=rtol, atol=atol)
-def _fixed(rtol:float, atol:float, step_size:float) -> dict: return dict(options=dict(step_size=step_size))
+def _adaptive(rtol:float, atol:float, step_size:float, interp:str) -> dict: return dict(rtol=rtol, atol=atol)
+def _fixed(rtol:float, atol:float, step_size:float, interp:str) -> dict: return dict(options=dict(step_size=step_size, interp=interp))
 
 SOLVERS = {'dopri5': _adaptive, 'rk4': _fixed, 'midpoint': _fixed, 'euler': _fixed}
+INTERPS = ('linear', 'cubic')   # the fixed-step methods' dense output between steps: linear, or cubic Hermite from the slopes at both ends
 
-def _rk4(f, t0:Tensor, dt:Tensor, t1:Tensor, y:Tensor) -> Tensor:
-    "torchdiffeq's fourth-order step: Kutta's 3/8 rule."
-    k1 = f(t0, y)
+def _rk4(f, t0:Tensor, dt:Tensor, t1:Tensor, y:Tensor, k1:Tensor) -> Tensor:
+    "torchdiffeq's fourth-order step (Kutta's 3/8 rule), from the first stage k1 = f(t0, y)."
     k2 = f(t0 + dt / 3, y + dt * k1 / 3)
     k3 = f(t0 + dt * 2 / 3, y + dt * (k2 - k1 / 3))
     k4 = f(t1, y + dt * (k1 - k2 + k3))
     return (k1 + 3 * (k2 + k3) + k4) * dt * 0.125
 
-_INCREMENTS = {'euler': lambda f, t0, dt, t1, y: dt * f(t0, y),
-               'midpoint': lambda f, t0, dt, t1, y: dt * f(t0 + dt / 2, y + f(t0, y) * (dt / 2)),
+_INCREMENTS = {'euler': lambda f, t0, dt, t1, y, k1: dt * k1,      # each from the step's first stage k1 = f(t0, y)
+               'midpoint': lambda f, t0, dt, t1, y, k1: dt * f(t0 + dt / 2, y + k1 * (dt / 2)),
                'rk4': _rk4}
 
-def _fixed_solve(func, y0:Tensor, t:Tensor, method:str, step_size:float) -> Tensor:
-    "Fixed steps from t[0] on torchdiffeq's grid (the last step ends at t[-1]), the states at `t` interpolated linearly within a step; stacked at the end."
+def _hermite(y0:Tensor, f0:Tensor, y1:Tensor, f1:Tensor, dt:Tensor, w:float) -> Tensor:
+    "The cubic through y0 and y1 with slopes f0 and f1 at both ends of a step of length dt, at the fraction w of the step."
+    return y0 + w * w * (3 - 2 * w) * (y1 - y0) + (w * (1 - w) ** 2 * dt) * f0 + (w * w * (w - 1) * dt) * f1   # exact where the state is constant
+
+def _fixed_solve(func, y0:Tensor, t:Tensor, method:str, step_size:float, interp:str='linear') -> Tensor:
+    "Fixed steps from t[0] on torchdiffeq's grid (the last step ends at t[-1]), the states at `t` interpolated within a step (`interp`); stacked at the end."
     if len(t) > 1 and t[1] < t[0]:                                  # backwards in time: forwards in -t
-        return _fixed_solve(lambda s, y: -func(-s, y), y0, -t, method, step_size)
+        return _fixed_solve(lambda s, y: -func(-s, y), y0, -t, method, step_size, interp)
     n = math.ceil(((t[-1] - t[0]) / step_size + 1).item())
     grid = torch.arange(n, dtype=t.dtype, device=t.device) * step_size + t[0]
     grid[-1] = t[-1]
     tl, gl, inc = t.tolist(), grid.tolist(), _INCREMENTS[method]
     g, dts = grid.unbind(), grid.diff().unbind()
-    out, j, y = [y0], 1, y0
+    out, j, y, f0 = [y0], 1, y0, (func(g[0], y0) if n > 1 else None)
     for k in range(n - 1):
-        y1 = y + inc(func, g[k], dts[k], g[k + 1], y)
-        while j < len(tl) and gl[k + 1] >= tl[j]:
-            w = (tl[j] - gl[k]) / (gl[k + 1] - gl[k])
-            out.append(y if w == 0 else y1 if w == 1 else y + w * (y1 - y))
-            j += 1
-        y = y1
+        y1 = y + inc(func, g[k], dts[k], g[k + 1], y, f0)
+        inner = [tl[i] for i in range(j, len(tl)) if tl[i] <= gl[k + 1]]       # the requested times this step reaches
+        # the slope at the step's end: the next step's first stage, or (last step, cubic) one more evaluation when a time lies inside
+        f1 = func(g[k + 1], y1) if k < n - 2 or (interp == 'cubic' and any(s < gl[k + 1] for s in inner)) else None
+        for s in inner:
+            w = (s - gl[k]) / (gl[k + 1] - gl[k])
+            out.append(y if w == 0 else y1 if w == 1 else y + w * (y1 - y) if interp == 'linear' else _hermite(y, f0, y1, f1, dts[k], w))
+        j += len(inner)
+        y, f0 = y1, f1
     return torch.stack(out)
 
 def integrate(func:nn.Module,          # the vector field, forward(t, state)
@@ -212,13 +220,14 @@ def integrate(func:nn.Module,          # the vector field, forward(t, state)
               atol:float=1e-5,         # absolute tolerance (adaptive solvers)
               step_size:float=0.05,    # the step (fixed-step solvers)
               adjoint:bool=False,      # backpropagate with the adjoint method
+              interp:str='linear',     # fixed-step methods: the states between steps, one of `INTERPS`
              ): # (T, *y0.shape) the states at `t` (a tuple of them for a tuple y0)
     "Solve the ODE of `func` from `y0` over `t`: torchdiffeq's `odeint` (or `odeint_adjoint`) with the options `method` takes; fixed steps without the adjoint on cpmm's own loop."
-    options = check_choice('method', method, SOLVERS)(rtol, atol, step_size)
+    options = check_choice('method', method, SOLVERS)(rtol, atol, step_size, check_choice('interp', interp, INTERPS))
     if adjoint or method not in _INCREMENTS: return (odeint_adjoint if adjoint else odeint)(func, y0, t, method=method, **options)
-    if isinstance(y0, Tensor): return _fixed_solve(func, y0, t, method, step_size)
+    if isinstance(y0, Tensor): return _fixed_solve(func, y0, t, method, step_size, interp)
     shapes = [y.shape for y in y0]                                  # a tuple of states: solved as one flat state
     split = lambda v, lead: tuple(p.reshape(*lead, *s) for p, s in zip(v.split([s.numel() for s in shapes], dim=-1), shapes))
     flat = lambda ys: torch.cat([y.reshape(-1) for y in ys])
-    out = _fixed_solve(lambda s, v: flat(func(s, split(v, ()))), flat(y0), t, method, step_size)
+    out = _fixed_solve(lambda s, v: flat(func(s, split(v, ()))), flat(y0), t, method, step_size, interp)
     return split(out, (len(t),))

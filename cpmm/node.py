@@ -12,7 +12,7 @@ from fastcore.basics import patch
 from .mfa import HierarchicalMFA
 from .checks import check_choice, check_int, check_real
 from .direct import Parameterization, INITS, soft_clip, init_params, unsoft_clip
-from .fields import ACTIVATIONS, SOLVERS, HYPER_FIELDS, HyperField, conv_shape, integrate
+from .fields import ACTIVATIONS, SOLVERS, INTERPS, HYPER_FIELDS, HyperField, conv_shape, integrate
 from .paths import path_params
 from .objectives import Objective
 from .train import fit as train_fit
@@ -56,6 +56,7 @@ class NodeMFA(Parameterization):
                  activation:str='sin',     # one of `ACTIVATIONS`: 'sin', 'tanh' or 'softplus'
                  method:str='rk4',         # one of `SOLVERS`: 'dopri5' (adaptive) or fixed-step 'rk4', 'midpoint', 'euler'
                  step_size:float=0.05,     # step of the fixed-step methods
+                 interp:str='cubic',       # fixed-step methods: states between steps, one of `INTERPS` ('cubic' Hermite or 'linear')
                  rtol:float=1e-5,          # relative tolerance of 'dopri5'
                  atol:float=1e-5,          # absolute tolerance of 'dopri5'
                  adjoint:bool=False,       # backpropagate with the adjoint method (memory O(1) in the steps, slower)
@@ -68,6 +69,7 @@ class NodeMFA(Parameterization):
         C, M, R = self.n_clusters, self.n_dims, self.rank
         field = check_choice('net', net, HYPER_FIELDS)
         check_choice('activation', activation, ACTIVATIONS); check_choice('method', method, SOLVERS)
+        self.interp = check_choice('interp', interp, INTERPS)
         self.net, self.activation, self.method, self.depth = net, activation, method, check_int(depth, 'depth', 1)
         self.hidden = check_int(field.hidden if hidden is None else hidden, 'hidden', 1)
         self.aug_factor = field.aug_factor if aug_factor is None else aug_factor
@@ -145,7 +147,7 @@ def solve(self:NodeMFA,
     "The augmented states of all trajectories at pseudotimes `t`, solved from h(0) with torchdiffeq."
     t = _check_t(t, self.h0)
     u, inv = torch.unique(torch.cat([t.new_zeros(1), t, t.new_ones(1)]), sorted=True, return_inverse=True)
-    hs = integrate(self.field, self.h0, u, self.method, self.rtol, self.atol, self.step_size, self.adjoint)   # (T, C, *state)
+    hs = integrate(self.field, self.h0, u, self.method, self.rtol, self.atol, self.step_size, self.adjoint, self.interp)   # (T, C, *state)
     return hs[inv[1:-1]].transpose(0, 1)
 
 # %% ../nbs/04_node.ipynb #59e77aab
@@ -262,6 +264,6 @@ def config(self:NodeMFA) -> dict:
     return {**Parameterization.config(self), 'net': self.net,
             'image_shape': None if self.image_shape is None else list(self.image_shape),
             'aug_factor': self.aug_factor, 'hidden': self.hidden, 'depth': self.depth, 'activation': self.activation,
-            'method': self.method, 'step_size': self.step_size, 'rtol': self.rtol, 'atol': self.atol,
+            'method': self.method, 'step_size': self.step_size, 'interp': self.interp, 'rtol': self.rtol, 'atol': self.atol,
             'adjoint': self.adjoint, 'learn_pi': self.learn_pi, 'constant_diagonal': self.constant_diagonal,
             'per_trajectory_ode': self.per_trajectory_ode}
