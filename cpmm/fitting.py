@@ -18,9 +18,9 @@ from .cnf import CNF
 from .curriculum import fit_teacher, compute_spaces, curriculum_fit, GaussianSpaces, check_teacher
 
 # %% auto #0
-__all__ = ['PARAMETERIZATIONS', 'INITS', 'RANKS', 'PATH_MAX_DIMS', 'SPREAD', 'CURRICULA', 'DEFAULT_LR', 'PATH_LR',
+__all__ = ['PARAMETERIZATIONS', 'INITS', 'RANKS', 'PATH_MAX_DIMS', 'SPREAD', 'CURRICULA', 'LR_BATCH', 'DEFAULT_LR', 'PATH_LR',
            'CURRICULUM_LR', 'MLP_SOLVER', 'MIN_EPOCH_STEPS', 'CURRICULUM_CLIP', 'IMAGE_SETTINGS', 'auto_rank',
-           'resolve', 'build', 'fit_estimator', 'extract_mixture']
+           'scaled_lr', 'resolve', 'build', 'fit_estimator', 'extract_mixture']
 
 # %% ../nbs/09a_fitting.ipynb #05cd59f8
 PARAMETERIZATIONS = {'ode': NodeMFA, 'direct': DirectMFA}
@@ -29,10 +29,11 @@ RANKS = ('auto',)            # besides a non-negative integer R; 'auto': `auto_r
 PATH_MAX_DIMS = 3             # init='auto' of the MLP ODE: 'path' (paths through the data) up to this many features, 'kmeans_fa' above
 SPREAD = 0.3                  # the ODE's k-means start: scale of the redrawn vector field (`NodeMFA.init_from_data(spread=...)`)
 CURRICULA = ('teacher', 'gaussian')   # besides None (no curriculum) and a fitted `cpmm.cnf.CNF` (the teacher to use)
+LR_BATCH = 128                # the batch size the default learning rates below are given for: `lr=None` scales them to the batch used (`scaled_lr`)
 DEFAULT_LR = {'ode': 1e-3, 'direct': 1e-2}   # Adam's learning rate when `lr=None`; after a 'path' start: PATH_LR
 PATH_LR = 1e-4                # a 'path' start is already close to the answer: a small rate refines it
 CURRICULUM_LR = {'ode': 1e-3, 'direct': 1e-2}   # with a curriculum, whatever the start
-MLP_SOLVER = dict(method='midpoint', step_size=0.1)    # the MLP ODE's default solver: 10 midpoint steps (checked in `cpmm.model` against dopri5)
+MLP_SOLVER = dict(method='midpoint', step_size=0.1)    # the MLP ODE's default solver: 10 midpoint steps, cubic Hermite between them (checked in `cpmm.model` against dopri5)
 MIN_EPOCH_STEPS = 10          # an epoch is at least this many optimizer steps: small data sets are passed over several times
 CURRICULUM_CLIP = 1.          # max gradient norm while following the moving spaces of a curriculum
 # The settings of the 28×28 grey image experiments (MNIST, Fashion-MNIST): the paper's C, G, R and conv ODE with a cheap
@@ -48,9 +49,15 @@ def auto_rank(N:int, # training points
     "`rank='auto'`: the largest R with M·(R + 1) covariance parameters per component at most N/C, clipped to [1, M − 1] (0 for M = 1)."
     return int(min(M - 1, max(1, N // (C * M) - 1)))
 
+def scaled_lr(lr:float,    # a default rate, given for batches of `LR_BATCH`
+              batch:int,   # the batch size used
+             ) -> float:
+    "Adam's square-root rule: the rate for batches of `batch` rows, lr·√(batch / LR_BATCH)."
+    return lr * math.sqrt(batch / LR_BATCH)
+
 def resolve(est,   # a `CPMM` or `CPMMClassifier` (anything with their settings as attributes)
             M:int, # the number of features of the data
-            N:int|None=None, # training points, for `rank='auto'` (the resolved rank is None without them)
+            N:int|None=None, # training points, for `rank='auto'` (the resolved rank is None without them) and the batch (at most N)
             C:int|None=None, # trajectories, for `rank='auto'`
            ) -> dict:
     "The settings a fit of N × M data with C trajectories actually uses, checked, with the 'auto' and `None` defaults resolved."
@@ -62,9 +69,11 @@ def resolve(est,   # a `CPMM` or `CPMMClassifier` (anything with their settings 
     if init == 'auto':
         mlp_ode = est.parameterization == 'ode' and est.net == 'mlp'
         init = ('path' if M <= PATH_MAX_DIMS else 'kmeans_fa') if mlp_ode else 'kmeans'
+    batch = check_int(est.batch_size, 'batch_size', 1)
+    if N is not None: batch = min(batch, N)                       # the whole training set when it is smaller
     if est.lr is not None: lr = est.lr
-    elif cur is not None: lr = CURRICULUM_LR[est.parameterization]
-    else: lr = PATH_LR if init == 'path' else DEFAULT_LR[est.parameterization]
+    elif cur is not None: lr = scaled_lr(CURRICULUM_LR[est.parameterization], batch)
+    else: lr = scaled_lr(PATH_LR if init == 'path' else DEFAULT_LR[est.parameterization], batch)
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0: raise ValueError(f"`lr` must be a positive number, got {est.lr!r}.")
     clip = (CURRICULUM_CLIP if cur is not None else None) if est.clip is None else est.clip
     if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float)) or not clip > 0):
@@ -77,7 +86,7 @@ def resolve(est,   # a `CPMM` or `CPMMClassifier` (anything with their settings 
     if vf is not None: vf = check_real(vf, 'validation_fraction', 0., 1., hi_open=True)
     threads = est.n_threads if est.n_threads is not None else default_threads(est.net == 'mlp')
     return dict(init=init, rank=rank, lr=float(lr), clip=clip, valid=vf or None, threads=check_int(threads, 'n_threads', 1),
-                epochs=check_int(est.epochs, 'epochs', 0), batch_size=check_int(est.batch_size, 'batch_size', 1),
+                epochs=check_int(est.epochs, 'epochs', 0), batch_size=batch,
                 patience=check_int(est.n_iter_no_change, 'n_iter_no_change', 1), n_init=check_int(est.n_init, 'n_init', 1),
                 seed=check_int(est.random_state if est.random_state is not None else 0, 'random_state', 0))
 
@@ -146,7 +155,7 @@ def _fit_once(est, C:int, Z:Tensor, y:Tensor|None, valid:tuple|None, s:dict, see
     "One restart: build, initialize and train a parameterization on standardized data; returns (param, trainer, validation NLL or None, curriculum attributes)."
     torch.manual_seed(seed)
     param = build(est, C, Z.shape[1], s['rank']).to(est.device)
-    B = min(s['batch_size'], len(Z))
+    B = s['batch_size']
     common = dict(lr=s['lr'], clip=s['clip'], batch_size=B, entropy_weight=getattr(est, 'entropy_weight', 0.) if y is None else 0.,
                   checkpoint=checkpoint, device=est.device, progress=est.progress, noise_std=est.noise_std, seed=seed,
                   resume=est.resume, callback=callback)
@@ -196,7 +205,7 @@ def fit_estimator(est,                  # a `CPMM` or `CPMMClassifier`: its sett
     yt = None if y is None else torch.from_numpy(np.asarray(y, dtype=np.int64))
     tr_rows, va_rows = _holdout(len(X), y, s['valid'], np.random.RandomState(s['seed']))
     if len(tr_rows) < C: tr_rows, va_rows = np.arange(len(X)), va_rows[:0]                # too few rows to hold any out
-    if s['rank'] is None: s['rank'] = auto_rank(len(tr_rows), X.shape[1], C)             # 'auto': from the rows trained on
+    s = resolve(est, X.shape[1], len(tr_rows), C)                                        # rank, batch and rate from the rows trained on
     pick = lambda rows: (Z[rows], yt[rows] if yt is not None else None)
     valid = pick(va_rows) if len(va_rows) else None
     with num_threads(s['threads']):
