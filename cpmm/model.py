@@ -53,7 +53,7 @@ class CPMM(DensityMixin, ClusterMixin, BaseEstimator):
                  net:str='mlp',            # vector field of the ODE: 'mlp' (tables) or 'conv' (images)
                  image_shape:tuple|None=None, # (c, h, w) for net='conv'; X may then be (N, c, h, w)
                  init:str='auto',          # one of `INITS`; 'auto': for the MLP ODE 'path' up to `PATH_MAX_DIMS` features, 'kmeans_fa' above; else 'kmeans'
-                 epochs:int=100,           # most training epochs (with a curriculum: fine-tuning epochs); an epoch is at least `MIN_EPOCH_STEPS` steps
+                 epochs:int=200,           # most training epochs (with a curriculum: fine-tuning epochs), a bound that early stopping usually ends first; an epoch is at least `MIN_EPOCH_STEPS` steps
                  batch_size:int=512,       # minibatch size (at most the training set): large, as a step's cost is mostly the ODE's, whatever the batch
                  lr:float|None=None,       # Adam learning rate (cosine-decayed); None: `PATH_LR` after 'path', `CURRICULUM_LR` with a curriculum, else `DEFAULT_LR`
                  clip:float|None=None,     # max gradient norm; None: `CURRICULUM_CLIP` with a curriculum, no clipping otherwise
@@ -95,7 +95,7 @@ class CPMMClassifier(ClassifierMixin, BaseEstimator):
     "A CPMM classifier: one trajectory of components per class, `predict` by Bayes' rule; the same fit as `CPMM`."
     def __init__(self,
                  n_components:int=25, rank='auto', *, priors=None, # priors: (n_classes,) class probabilities in the order of `classes_`; None: the training frequencies
-                 parameterization:str='ode', net:str='mlp', image_shape:tuple|None=None, init:str='auto', epochs:int=100,
+                 parameterization:str='ode', net:str='mlp', image_shape:tuple|None=None, init:str='auto', epochs:int=200,
                  batch_size:int=512, lr:float|None=None, clip:float|None=None, noise_std:float=0.01, log_d_min:float=-10.,
                  standardize:bool=True, validation_fraction:float|None=0.1, n_iter_no_change:int=10, n_init:int=1,
                  node_options:dict|None=None, curriculum=None, n_spaces:int=51, teacher_steps:int|None=None, teacher_seconds:float|None=TEACHER_SECONDS,
