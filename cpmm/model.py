@@ -55,7 +55,7 @@ class CPMM(DensityMixin, ClusterMixin, BaseEstimator):
                  init:str='auto',          # one of `INITS`; 'auto': for the MLP ODE 'path' up to `PATH_MAX_DIMS` features, 'kmeans_fa' above; else 'kmeans'
                  epochs:int=200,           # most training epochs (with a curriculum: fine-tuning epochs), a bound that early stopping usually ends first; an epoch is at least `MIN_EPOCH_STEPS` steps
                  batch_size:int=512,       # minibatch size (at most the training set): large, as a step's cost is mostly the ODE's, whatever the batch
-                 lr:float|None=None,       # Adam learning rate (cosine-decayed); None: `PATH_LR` after 'path', `CURRICULUM_LR` with a curriculum, else `DEFAULT_LR`
+                 lr:float|None=None,       # Adam learning rate (cosine-decayed); None: `PATH_LR` after 'path', `CURRICULUM_LR` with a curriculum, else `DEFAULT_LR`, each scaled to the batch by `scaled_lr`
                  clip:float|None=None,     # max gradient norm; None: `CURRICULUM_CLIP` with a curriculum, no clipping otherwise
                  entropy_weight:float=0.,  # entropy regularizer across trajectories
                  noise_std:float=0.01,     # Gaussian noise added to each batch, in standardized units (appendix B)
@@ -255,6 +255,7 @@ def load(path:str|Path) -> CPMM|CPMMClassifier:
     pcls = {c.__name__: c for c in PARAMETERIZATIONS.values()}[cfg['param_class']]
     try: state, mix = load_file(str(path / 'param.safetensors')), load_mixture(path / 'mixture.safetensors')
     except Exception as e: raise ValueError(f"The saved model in {path} is damaged or incomplete ({type(e).__name__}: {e}).") from None
+    if cfg['param_class'] == 'NodeMFA': cfg['param_config'].setdefault('interp', 'linear')   # saved before `interp` existed: trained with linear output
     est.param_ = pcls(**cfg['param_config'])
     est.param_.load_state_dict({k[len('param.'):]: v for k, v in state.items() if k.startswith('param.')})
     est.mean_, est.scale_ = state['mean'].numpy(), state['scale'].numpy()
