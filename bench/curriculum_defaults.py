@@ -5,9 +5,11 @@ and each seed s, with every other setting at `CPMM`'s defaults (no per-toy setti
 
 * `CPMM(C)`: no curriculum;
 * `CPMM(C, curriculum='teacher')`: the default teacher (`fit_teacher`: OT-CFM until its held-out NLL stops
-  improving, at most 60 s of steps), 51 spaces, one epoch each, then fine-tuning with early stopping; the start is
-  `init='auto'` applied to the latent space;
-* the same from the paper's random start, small perturbations of N(0, I) (`init='standard_normal'`);
+  improving, at most 60 s of steps), 51 spaces, each trained
+  for whole epochs until it has had at least 50 steps (`cpmm.fitting.space_epochs`), then fine-tuning with early
+  stopping; the start is `init='auto'` applied to the latent space;
+* the same from two random starts that know nothing of the data: the paper's small perturbations of N(0, I)
+  (`init='standard_normal'`), and the 'auto' start fitted to draws of N(0, I) (`init='tiling'`);
 * `CPMM(C, curriculum='gaussian')`: the teacher-free spaces (1 - v)x + v*noise;
 * `CPMM(C, parameterization='direct', curriculum='teacher')`: the direct MFA with the curriculum (the paper's
   "GMM with curriculum");
@@ -36,6 +38,7 @@ VARIANTS = {
     'no curriculum': dict(),
     'teacher': dict(curriculum='teacher'),
     'teacher, N(0, I) start': dict(curriculum='teacher', init='standard_normal'),
+    'teacher, tiling start': dict(curriculum='teacher', init='tiling'),
     'gaussian (teacher-free)': dict(curriculum='gaussian'),
     'direct MFA + teacher': dict(parameterization='direct', curriculum='teacher'),
 }

@@ -53,8 +53,8 @@ from common import load_images, majority_map
 torch.set_num_threads(a.threads)
 M = 784
 # The settings these runs take beside IMAGE_SETTINGS and the estimator's defaults (see the docstring): the raw
-# teacher's data as they are, all rows and all epochs, the floor on log d of the recorded results.
-RUN = dict(standardize=False, validation_fraction=None, log_d_min=-6.)
+# teacher's data as they are, all rows and all epochs, the floor on log d and the one epoch per space of the recorded results.
+RUN = dict(standardize=False, validation_fraction=None, log_d_min=-6., epochs_per_space=1)
 
 
 def log(*s): print(f"[{time.strftime('%H:%M:%S')}]", *s, flush=True)

@@ -20,7 +20,7 @@ alpha 1e-6, train seed 0 / test seed 1, bits/dim in pixel space, Hungarian clust
    `standardize=False` and `validation_fraction=None`, since the teacher models the images as they are and the
    spaces of stage 2 hold all training images, and `log_d_min=-6`, the floor in logit units of
    bench/curriculum_images.py) trained through the curriculum by its `fit` (k-means on the latent space, one epoch
-   per space, then up to `--finetune` cosine-decayed epochs), but stopped after the epoch in which its share of the
+   per space, as many as give a space 50 steps on a smaller set (`cpmm.fitting.space_epochs`), then up to `--finetune` cosine-decayed epochs), but stopped after the epoch in which its share of the
    budget runs out (the JSON says where it stopped);
 4. scikit-learn `GaussianMixture(10 and 250, 'diag')`, EM in chunks of iterations until converged or out of time (the
    250-component model's clusters map each component to its majority training class, as in curriculum_images.py).
@@ -38,7 +38,7 @@ STAGES = {'teacher': 0.15, 'spaces': 0.10, 'cpmm': 0.60, 'gmm': 0.15}
 RUN = dict(standardize=False, validation_fraction=None, log_d_min=-6.)
 # --small: a smoke test of every stage in seconds on one CPU core (a narrower, coarser ODE and teacher; not a result)
 SMALL = dict(train_size=300, test_size=200, n_spaces=3, finetune=1, teacher_steps=4, teacher=dict(hidden=64),
-             settings=dict(n_components=3, rank=2, batch_size=100, node_options=dict(method='euler', step_size=0.5, hidden=8)))
+             settings=dict(n_components=3, rank=2, batch_size=100, epochs_per_space=1, node_options=dict(method='euler', step_size=0.5, hidden=8)))
 
 
 def parse(argv=None):

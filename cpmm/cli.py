@@ -68,7 +68,7 @@ def _model_line(est:CPMM, M:int) -> str:
     budget = ' and '.join([*([f"{p['teacher_seconds']:g} s of steps"] if p['teacher_seconds'] else []),
                            *([f"{p['teacher_steps']} steps"] if p['teacher_steps'] else [])])
     cur = (f"curriculum: a teacher flow (until its held-out NLL stops improving, at most {budget}), then {p['n_spaces']} spaces from its latent space "
-           f"to the data, one epoch each, then up to {p['epochs']} epochs on the data" if p['curriculum'] is not None
+           f"to the data, {p['epochs_per_space'] or 'at least MIN_SPACE_STEPS steps of whole'} epoch(s) each, then up to {p['epochs']} epochs on the data" if p['curriculum'] is not None
            else f"no curriculum (opt-in: --curriculum), up to {p['epochs']} epochs on the data")
     return (f"model: CPMM, C = {p['n_clusters']} clusters x G = {p['n_components']} components, rank R = {p['rank'] if p['rank'] != 'auto' else 'auto (from the training rows: cpmm.fitting.auto_rank)'}, "
             f"M = {M}, init {p['init']!r}, {p['net']} ODE; {cur}; {stop}; {p['device']}, seed {p['random_state']}")

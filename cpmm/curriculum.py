@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_curriculum.ipynb #d5cd1354
 from __future__ import annotations
-import hashlib, json, math, os, warnings
+import copy, hashlib, json, math, os, warnings
 from pathlib import Path
 from typing import Callable
 import numpy as np
@@ -17,9 +17,9 @@ from .cnf import CNF
 from .train import Trainer, check_xy, split_valid, fit as train_fit, num_threads, default_threads
 
 # %% auto #0
-__all__ = ['TEACHER_SECONDS', 'TEACHER_PATIENCE', 'TEACHER_EPOCH_STEPS', 'TEACHER_VALID', 'LATENT_TOLERANCE', 'DTYPES',
-           'AUTO_FLOAT16_BYTES', 'cache_dir', 'teacher_defaults', 'check_teacher', 'fit_teacher', 'space_times',
-           'Spaces', 'compute_spaces', 'GaussianSpaces', 'curriculum_fit']
+__all__ = ['TEACHER_SECONDS', 'TEACHER_PATIENCE', 'TEACHER_EPOCH_STEPS', 'TEACHER_VALID', 'TEACHER_REFINE', 'LATENT_TOLERANCE',
+           'DTYPES', 'AUTO_FLOAT16_BYTES', 'INIT_ON', 'cache_dir', 'teacher_defaults', 'check_teacher', 'fit_teacher',
+           'space_times', 'Spaces', 'compute_spaces', 'GaussianSpaces', 'curriculum_fit']
 
 # %% ../nbs/08_curriculum.ipynb #01e9af56
 def cache_dir(path:str|Path|None=None) -> Path:
@@ -43,13 +43,14 @@ TEACHER_SECONDS = 60.     # the default teacher's time budget: seconds of traini
 TEACHER_PATIENCE = 20     # epochs without a better held-out NLL before the teacher stops
 TEACHER_EPOCH_STEPS = 50  # a teacher's epoch is at least this many steps (small data are tiled): the held-out NLL is checked that often
 TEACHER_VALID = 0.1       # the fraction of X held out to watch the teacher
+TEACHER_REFINE = 0.5      # `refine=TEACHER_REFINE`: the share of the budget spent refining by maximum likelihood after flow matching (not the default: see below)
 LATENT_TOLERANCE = dict(mean_error=0.25, cov_error=0.3)   # `check_teacher` warns beyond these deviations from N(0, I)
 
 def teacher_defaults(n_dims:int) -> tuple[dict, dict]:
     "The default `CNF` options and `CNF.fit` options of a teacher for `n_dims`-dimensional data."
-    if n_dims <= 8: return dict(method='rk4', step_size=0.1), dict(batch_size=256, lr=3e-3, objective='otfm')
+    if n_dims <= 8: return dict(method='rk4', step_size=0.1), dict(batch_size=256, lr=3e-3, objective='otfm', refine=0.)
     return (dict(method='rk4', step_size=0.1, hidden=1024 if n_dims >= 256 else 256),
-            dict(batch_size=256, lr=1e-3, objective='otfm'))
+            dict(batch_size=256, lr=1e-3, objective='otfm', refine=0.))
 
 def check_teacher(teacher:CNF, X:Tensor|None=None, stacklevel:int=2) -> dict:
     "The latent moments of a teacher (`latent_`, or computed on X) and a warning when they are far from N(0, I)."
@@ -76,7 +77,7 @@ def fit_teacher(X:Tensor,                     # (N, M) training data (or images 
                 valid:Tensor|None=None,       # held-out data to watch; None: `TEACHER_VALID` of X is held out
                 device:str|torch.device='cpu',# where the flow trains
                 n_threads:int|None=None,      # CPU threads; None: `default_threads` (1 for the MLP field)
-                **options,                    # `CNF` options (hidden, depth, method, ...) and `CNF.fit` options (lr, batch_size, objective, kinetic, ...)
+                **options,                    # `CNF` options (hidden, depth, method, ...), `CNF.fit` options (lr, batch_size, objective, kinetic, ...) and `refine`: the share of the budget for maximum-likelihood refinement
                ) -> CNF:
     "Build and fit the default teacher flow on X until its held-out NLL stops improving or its budget is spent (cached); returns the fitted `CNF` with `latent_` and `valid_nll_`."
     X = as_float(X.reshape(len(X), -1) if isinstance(X, Tensor) and X.ndim > 2 else X, 'X')
@@ -85,7 +86,7 @@ def fit_teacher(X:Tensor,                     # (N, M) training data (or images 
     if steps is not None: steps = check_int(steps, 'steps', 1)
     if max_seconds is not None: max_seconds = check_real(max_seconds, 'max_seconds', 0.)
     if steps is None and max_seconds is None: raise ValueError("Give the teacher a budget: `steps`, `max_seconds` or both.")
-    fit_keys = {'batch_size', 'lr', 'objective', 'weight_decay', 'kinetic'}
+    fit_keys = {'batch_size', 'lr', 'objective', 'weight_decay', 'kinetic', 'refine'}
     if 'epochs' in options: raise ValueError("Give the teacher's length as `steps` or `max_seconds`, not `epochs`.")
     cnf_d, fit_d = teacher_defaults(X.shape[1])
     cnf_kw = {**cnf_d, **{k: v for k, v in options.items() if k not in fit_keys}}
@@ -95,24 +96,45 @@ def fit_teacher(X:Tensor,                     # (N, M) training data (or images 
         (X, _), (valid, _) = split_valid(X, None, TEACHER_VALID, seed)
     else: valid = as_float(valid.reshape(len(valid), -1) if isinstance(valid, Tensor) and valid.ndim > 2 else valid, 'valid')
     batch = min(check_int(fit_kw.pop('batch_size'), 'batch_size', 1), len(X))
+    refine = check_real(fit_kw.pop('refine', 0.), 'refine', 0., 1.)
+    if fit_kw.get('objective', 'ml') == 'ml':                 # maximum likelihood throughout: nothing to refine
+        if options.get('refine'): raise ValueError("`refine` follows flow matching with maximum likelihood; with objective='ml' leave it 0.")
+        refine = 0.
+    phases = [(k, s) for k, s in ((fit_kw, 1 - refine), ({**fit_kw, 'objective': 'ml'}, refine)) if s > 0]
     Xt = X.repeat(math.ceil(TEACHER_EPOCH_STEPS * batch / len(X)), 1)          # an epoch of at least TEACHER_EPOCH_STEPS steps
     with num_threads(n_threads if n_threads is not None else default_threads(image_shape is None)):
         torch.manual_seed(seed)
         flow = CNF(X.shape[1], image_shape=image_shape, **cnf_kw).to(device)
         final = ckpt = None
         if cache is not False:
-            key = _digest('teacher-v2', X, valid, steps, max_seconds, patience, seed, cnf_kw, fit_kw, batch, flow.config)
+            key = _digest('teacher-v3', X, valid, steps, max_seconds, patience, seed, cnf_kw, fit_kw, refine, batch, flow.config)
             folder = cache_dir(cache if cache not in (None, True) else None)
             final, ckpt = folder / f"teacher-{key}.pt", folder / f"teacher-{key}.ckpt"
         if final is not None and final.exists(): return flow.load(final)
-        flow.fit(Xt.to(device), epochs=None, batch_size=batch, checkpoint=ckpt, resume=ckpt is not None, progress=progress,
-                 seed=seed, valid=valid.to(device), patience=patience, max_steps=steps, max_seconds=max_seconds, **fit_kw)
+        done = []                                         # (history, state) of each finished phase
+        for i, (kw, share) in enumerate(phases):
+            last = i == len(phases) - 1
+            saved = None if final is None or last else final.with_suffix(f'.phase{i}.pt')   # a finished phase, for a resumed run
+            if saved is not None and saved.exists(): flow.load(saved)
+            else:
+                flow.fit(Xt.to(device), epochs=None, batch_size=batch, checkpoint=None if ckpt is None else ckpt.with_suffix(f'.phase{i}.ckpt'),
+                         resume=ckpt is not None, progress=progress, seed=seed + i, valid=valid.to(device), patience=patience,
+                         max_steps=None if steps is None else max(1, round(share * steps)),
+                         max_seconds=None if max_seconds is None else share * max_seconds, **kw)
+                if saved is not None: flow.save(saved)
+            done.append(([{**r, 'objective': kw['objective']} for r in flow.history], copy.deepcopy(flow.state_dict())))
+        best = min(done, key=lambda d: min([r['valid_nll'] for r in d[0]], default=math.inf))
+        flow.load_state_dict(best[1])                     # the phase whose best epoch had the best held-out NLL
+        offset, flow.history = 0, []
+        for h, _ in done:                                 # one history, steps counted across the phases
+            flow.history += [{**r, 'step': r['step'] + offset} for r in h]
+            offset = flow.history[-1]['step'] if flow.history else offset
         flow.eval()
-        flow.valid_nll_ = min([r['valid_nll'] for r in flow.history], default=float('nan'))
+        flow.valid_nll_ = min([r['valid_nll'] for r in best[0]], default=float('nan'))
         flow.latent_ = flow.latent_moments(torch.cat([X, valid]).to(device))   # all the data it was given: a small held-out part alone is too few
     if final is not None:
         flow.save(final)
-        if ckpt.exists(): ckpt.unlink()
+        for f in folder.glob(f"teacher-{key}.phase*"): f.unlink()    # the phases' checkpoints and saved states
     return flow
 
 # %% ../nbs/08_curriculum.ipynb #4a385aab
@@ -219,6 +241,8 @@ class GaussianSpaces:
     def __repr__(self) -> str: return f"GaussianSpaces(T={len(self)}, N={self.X.shape[0]}, M={self.X.shape[1]}, seed={self.seed})"
 
 # %% ../nbs/08_curriculum.ipynb #6df8d4da
+INIT_ON = ('latent', 'normal')   # where `curriculum_fit` applies a data start: the latent space, or draws of N(0, I)
+
 def curriculum_fit(param:Parameterization,        # the parameterization to train (in place)
                    spaces:Spaces|GaussianSpaces,  # the spaces, latent first (`compute_spaces`, or `GaussianSpaces`)
                    X:Tensor|None=None,            # (N, M) input-space data to fine-tune on; None: the last space
@@ -227,6 +251,7 @@ def curriculum_fit(param:Parameterization,        # the parameterization to trai
                    epochs_per_space:int=1,        # epochs on each space (the paper: 1)
                    init:str|None='standard_normal', # 'standard_normal' (perturbations of N(0, I)); an `init_from_data` method ('random', 'kmeans', 'path', ...) applied to the latent space; None: keep param as is
                    init_scale:float=0.01,         # size of the perturbation for 'standard_normal'
+                   init_on:str='latent',          # where an `init_from_data` method is applied: 'latent' (space 0) or 'normal' (N draws of N(0, I), independent of the data)
                    noise_std:float=0.01,          # Gaussian noise on every batch (appendix B)
                    valid:tuple|None=None,         # (X_valid, y_valid or None) in the input space, scored every epoch
                    patience:int|None=None,        # with `valid`: stop fine-tuning after this many epochs without a better validation NLL, keeping the best
@@ -250,7 +275,10 @@ def curriculum_fit(param:Parameterization,        # the parameterization to trai
     resuming = resume and Path(kwargs['checkpoint']).exists()    # the checkpoint's parameters replace any init
     if resuming or init is None: pass
     elif init == 'standard_normal': param.init_standard_normal(init_scale, seed=seed)
-    else: param.init_from_data(spaces[0], y, method=init, seed=seed)
+    else:
+        latent = check_choice('init_on', init_on, INIT_ON) == 'latent'
+        Z0 = spaces[0] if latent else torch.randn(N, M, generator=torch.Generator().manual_seed(seed + 7919))
+        param.init_from_data(Z0, y if latent else None, method=init, seed=seed)
     total = per * T + finetune_epochs
     def data(epoch:int):
         "This epoch's data and record: space epoch // per during the curriculum, then the input space."

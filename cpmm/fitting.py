@@ -19,12 +19,12 @@ from .curriculum import fit_teacher, compute_spaces, curriculum_fit, GaussianSpa
 
 # %% auto #0
 __all__ = ['PARAMETERIZATIONS', 'INITS', 'RANKS', 'PATH_MAX_DIMS', 'SPREAD', 'CURRICULA', 'LR_BATCH', 'DEFAULT_LR', 'PATH_LR',
-           'CURRICULUM_LR', 'MLP_SOLVER', 'MIN_EPOCH_STEPS', 'CURRICULUM_CLIP', 'IMAGE_SETTINGS', 'auto_rank',
-           'scaled_lr', 'resolve', 'build', 'fit_estimator', 'extract_mixture']
+           'CURRICULUM_LR', 'MLP_SOLVER', 'MIN_EPOCH_STEPS', 'MIN_SPACE_STEPS', 'CURRICULUM_CLIP', 'IMAGE_SETTINGS',
+           'auto_rank', 'scaled_lr', 'space_epochs', 'resolve', 'build', 'fit_estimator', 'extract_mixture']
 
 # %% ../nbs/09a_fitting.ipynb #05cd59f8
 PARAMETERIZATIONS = {'ode': NodeMFA, 'direct': DirectMFA}
-INITS = ('auto', 'kmeans', 'kmeans_fa', 'path', 'random', 'standard_normal')
+INITS = ('auto', 'kmeans', 'kmeans_fa', 'path', 'random', 'standard_normal', 'tiling')   # 'tiling': the 'auto' start fitted to draws of N(0, I), not to the data
 RANKS = ('auto',)            # besides a non-negative integer R; 'auto': `auto_rank` of the training data
 PATH_MAX_DIMS = 3             # init='auto' of the MLP ODE: 'path' (paths through the data) up to this many features, 'kmeans_fa' above
 SPREAD = 0.3                  # the ODE's k-means start: scale of the redrawn vector field (`NodeMFA.init_from_data(spread=...)`)
@@ -35,6 +35,7 @@ PATH_LR = 1e-4                # a 'path' start is already close to the answer: a
 CURRICULUM_LR = {'ode': 1e-3, 'direct': 1e-2}   # with a curriculum, whatever the start
 MLP_SOLVER = dict(method='midpoint', step_size=0.1)    # the MLP ODE's default solver: 10 midpoint steps, cubic Hermite between them (checked in `cpmm.model` against dopri5)
 MIN_EPOCH_STEPS = 10          # an epoch is at least this many optimizer steps: small data sets are passed over several times
+MIN_SPACE_STEPS = 50          # curriculum: each space trains for at least this many optimizer steps (whole epochs: `space_epochs`)
 CURRICULUM_CLIP = 1.          # max gradient norm while following the moving spaces of a curriculum
 # The settings of the 28×28 grey image experiments (MNIST, Fashion-MNIST): the paper's C, G, R and conv ODE with a cheap
 # fixed-step solver; lr 3e-3 and the solver were tuned on a held-out part of MNIST's training set (bench/images.py).
@@ -55,6 +56,12 @@ def scaled_lr(lr:float,    # a default rate, given for batches of `LR_BATCH`
     "Adam's square-root rule: the rate for batches of `batch` rows, lr·√(batch / LR_BATCH)."
     return lr * math.sqrt(batch / LR_BATCH)
 
+def space_epochs(N:int,          # training points (the rows of every space)
+                 batch_size:int, # rows per step
+                ) -> int:
+    "Epochs per curriculum space: one (the paper's protocol), or as many as give the space at least `MIN_SPACE_STEPS` steps."
+    return max(1, math.ceil(MIN_SPACE_STEPS / math.ceil(N / batch_size)))
+
 def resolve(est,   # a `CPMM` or `CPMMClassifier` (anything with their settings as attributes)
             M:int, # the number of features of the data
             N:int|None=None, # training points, for `rank='auto'` (the resolved rank is None without them) and the batch (at most N)
@@ -66,7 +73,8 @@ def resolve(est,   # a `CPMM` or `CPMMClassifier` (anything with their settings 
     if not (cur is None or isinstance(cur, CNF) or (isinstance(cur, str) and cur in CURRICULA)):
         raise ValueError(f"`curriculum` must be None, 'teacher', 'gaussian' or a fitted cpmm.cnf.CNF, got {cur!r}.")
     init = est.init
-    if init == 'auto':
+    tiling = init == 'tiling'                                      # the 'auto' start, applied to draws of N(0, I)
+    if init in ('auto', 'tiling'):
         mlp_ode = est.parameterization == 'ode' and est.net == 'mlp'
         init = ('path' if M <= PATH_MAX_DIMS else 'kmeans_fa') if mlp_ode else 'kmeans'
     batch = check_int(est.batch_size, 'batch_size', 1)
@@ -84,9 +92,12 @@ def resolve(est,   # a `CPMM` or `CPMMClassifier` (anything with their settings 
     else: rank = int(est.rank)
     vf = est.validation_fraction
     if vf is not None: vf = check_real(vf, 'validation_fraction', 0., 1., hi_open=True)
+    eps = est.epochs_per_space
+    if eps is not None: eps = check_int(eps, 'epochs_per_space', 1)
+    elif N is not None: eps = space_epochs(N, batch)
     threads = est.n_threads if est.n_threads is not None else default_threads(est.net == 'mlp')
-    return dict(init=init, rank=rank, lr=float(lr), clip=clip, valid=vf or None, threads=check_int(threads, 'n_threads', 1),
-                epochs=check_int(est.epochs, 'epochs', 0), batch_size=batch,
+    return dict(init=init, tiling=tiling, rank=rank, lr=float(lr), clip=clip, valid=vf or None, threads=check_int(threads, 'n_threads', 1),
+                epochs=check_int(est.epochs, 'epochs', 0), batch_size=batch, epochs_per_space=eps,
                 patience=check_int(est.n_iter_no_change, 'n_iter_no_change', 1), n_init=check_int(est.n_init, 'n_init', 1),
                 seed=check_int(est.random_state if est.random_state is not None else 0, 'random_state', 0))
 
@@ -161,7 +172,7 @@ def _fit_once(est, C:int, Z:Tensor, y:Tensor|None, valid:tuple|None, s:dict, see
                   resume=est.resume, callback=callback)
     say = print if est.progress else (lambda *a: None)
     if est.curriculum == 'gaussian':
-        say(f"cpmm: the teacher-free curriculum: {est.n_spaces} spaces (1 - v)x + v*noise, then up to {s['epochs']} epochs on the data")
+        say(f"cpmm: the teacher-free curriculum: {est.n_spaces} spaces (1 - v)x + v*noise, {s['epochs_per_space']} epoch(s) each, then up to {s['epochs']} epochs on the data")
         spaces, extras = GaussianSpaces(Z, n_spaces=est.n_spaces, seed=seed), {}
     elif est.curriculum is not None:
         if isinstance(est.curriculum, CNF): teacher = est.curriculum
@@ -173,18 +184,19 @@ def _fit_once(est, C:int, Z:Tensor, y:Tensor|None, valid:tuple|None, s:dict, see
         if teacher.n_dims != Z.shape[1]: raise ValueError(f"The teacher flow models {teacher.n_dims} dims but `X` has {Z.shape[1]} features.")
         m = check_teacher(teacher, Z, stacklevel=5)
         say(f"cpmm: the teacher's latent space: mean off N(0, I) by {m['mean_error']:.3f}, covariance by {m['cov_error']:.3f}; "
-            f"computing {est.n_spaces} spaces, then one epoch each and up to {s['epochs']} epochs on the data")
+            f"computing {est.n_spaces} spaces, then {s['epochs_per_space']} epoch(s) each and up to {s['epochs']} epochs on the data")
         spaces = compute_spaces(teacher, Z, n_spaces=est.n_spaces, cache=est.cache, progress=est.progress)
         extras = dict(teacher_=teacher, spaces_=spaces)
     if est.curriculum is not None:
-        tr = curriculum_fit(param, spaces, Z, y, finetune_epochs=s['epochs'], init=s['init'], valid=valid,
+        tr = curriculum_fit(param, spaces, Z, y, finetune_epochs=s['epochs'], epochs_per_space=s['epochs_per_space'], init=s['init'], init_on='normal' if s['tiling'] else 'latent', valid=valid,
                             patience=s['patience'] if valid is not None else None, **common)
     else:
         extras = {}
         say(f"cpmm: initializing {C} trajectories ({s['init']!r}) on {len(Z)} x {Z.shape[1]}")
+        Zi, yi = (torch.randn(Z.shape, generator=torch.Generator().manual_seed(seed + 7919)), None) if s['tiling'] else (Z, y)
         if s['init'] == 'standard_normal': param.init_standard_normal(seed=seed)
-        elif isinstance(param, NodeMFA): param.init_from_data(Z, y, method=s['init'], seed=seed, spread=SPREAD)
-        else: param.init_from_data(Z, y, method=s['init'], seed=seed)
+        elif isinstance(param, NodeMFA): param.init_from_data(Zi, yi, method=s['init'], seed=seed, spread=SPREAD)
+        else: param.init_from_data(Zi, yi, method=s['init'], seed=seed)
         Zt, yt = _tiled(Z, y, B)
         say(f"cpmm: training up to {s['epochs']} epochs" + (f", stopping after {s['patience']} without a better validation NLL" if valid is not None else ""))
         tr = train_fit(param, Zt, yt, epochs=s['epochs'], valid=valid, patience=s['patience'] if valid is not None else None,

@@ -66,7 +66,8 @@ class CPMM(DensityMixin, ClusterMixin, BaseEstimator):
                  n_init:int=1,             # restarts from different seeds; the one with the best validation likelihood is kept
                  node_options:dict|None=None, # options of the ODE (see `NodeMFA`) over `MLP_SOLVER`, e.g. dict(method='dopri5')
                  curriculum=None,          # None, 'teacher' (fit the default teacher flow, cached), 'gaussian' (the teacher-free spaces (1 − v)x + vε) or a fitted `cpmm.cnf.CNF` of the standardized data
-                 n_spaces:int=51,          # curriculum: spaces from the latent space to the input space, one epoch each
+                 n_spaces:int=51,          # curriculum: spaces from the latent space to the input space
+                 epochs_per_space:int|None=None, # curriculum: epochs on each space; None: `space_epochs`, one or as many as give each space `MIN_SPACE_STEPS` steps
                  teacher_steps:int|None=None, # curriculum: most optimizer steps of the default teacher flow; None: no step limit
                  teacher_seconds:float|None=TEACHER_SECONDS, # curriculum: the teacher's time budget (it stops earlier once its held-out NLL stops improving)
                  teacher_options:dict|None=None, # curriculum: options of `fit_teacher` (CNF and CNF.fit options)
@@ -83,7 +84,7 @@ class CPMM(DensityMixin, ClusterMixin, BaseEstimator):
         self.entropy_weight, self.noise_std, self.log_d_min, self.standardize = entropy_weight, noise_std, log_d_min, standardize
         self.validation_fraction, self.n_iter_no_change, self.n_init = validation_fraction, n_iter_no_change, n_init
         self.node_options, self.curriculum, self.n_spaces, self.teacher_steps = node_options, curriculum, n_spaces, teacher_steps
-        self.teacher_seconds = teacher_seconds
+        self.epochs_per_space, self.teacher_seconds = epochs_per_space, teacher_seconds
         self.teacher_options, self.cache, self.checkpoint, self.resume = teacher_options, cache, checkpoint, resume
         self.random_state, self.device, self.progress, self.n_threads = random_state, device, progress, n_threads
 
@@ -98,7 +99,7 @@ class CPMMClassifier(ClassifierMixin, BaseEstimator):
                  parameterization:str='ode', net:str='mlp', image_shape:tuple|None=None, init:str='auto', epochs:int=200,
                  batch_size:int=512, lr:float|None=None, clip:float|None=None, noise_std:float=0.01, log_d_min:float=-10.,
                  standardize:bool=True, validation_fraction:float|None=0.1, n_iter_no_change:int=10, n_init:int=1,
-                 node_options:dict|None=None, curriculum=None, n_spaces:int=51, teacher_steps:int|None=None, teacher_seconds:float|None=TEACHER_SECONDS,
+                 node_options:dict|None=None, curriculum=None, n_spaces:int=51, epochs_per_space:int|None=None, teacher_steps:int|None=None, teacher_seconds:float|None=TEACHER_SECONDS,
                  teacher_options:dict|None=None, cache:str|None=None, checkpoint:str|None=None, resume:bool=False,
                  random_state:int=0, device:str='cpu', progress:bool=False, n_threads:int|None=None):
         self.n_components, self.rank, self.priors, self.parameterization = n_components, rank, priors, parameterization
@@ -106,7 +107,7 @@ class CPMMClassifier(ClassifierMixin, BaseEstimator):
         self.noise_std, self.log_d_min, self.standardize = noise_std, log_d_min, standardize
         self.validation_fraction, self.n_iter_no_change, self.n_init = validation_fraction, n_iter_no_change, n_init
         self.node_options, self.curriculum, self.n_spaces, self.teacher_steps = node_options, curriculum, n_spaces, teacher_steps
-        self.teacher_seconds = teacher_seconds
+        self.epochs_per_space, self.teacher_seconds = epochs_per_space, teacher_seconds
         self.teacher_options, self.cache, self.checkpoint, self.resume = teacher_options, cache, checkpoint, resume
         self.random_state, self.device, self.progress, self.n_threads = random_state, device, progress, n_threads
     entropy_weight = 0.            # supervised: no regularizer across trajectories

@@ -95,7 +95,7 @@ def tiny(tmp_path_factory):
     teacher = fit_teacher(X, steps=4, cache=cache, progress=False, hidden=16)
     spaces = compute_spaces(teacher, X, n_spaces=3, cache=cache, progress=False)
     kw = dict(n_clusters=2, n_components=3, rank=1, net='conv', image_shape=(1, 4, 4), epochs=2, batch_size=16, lr=3e-3,
-              entropy_weight=1., n_spaces=3, cache=str(cache), n_threads=1, curriculum=teacher, **RUN,
+              entropy_weight=1., n_spaces=3, epochs_per_space=1, cache=str(cache), n_threads=1, curriculum=teacher, **RUN,
               node_options=dict(method='euler', step_size=0.5, hidden=4))
     return X, teacher, spaces, kw
 
