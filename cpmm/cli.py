@@ -12,7 +12,7 @@ from fastcore.docments import docments
 from .checks import check_choice
 from .metrics import cluster_accuracy, ood_scores
 from .model import CPMM
-from .fitting import IMAGE_SETTINGS, INITS
+from .fitting import IMAGE_SETTINGS, INITS, MIN_SPACE_STEPS
 from .io import (Data, data_kind, load_raw, make_prep, preprocess, read_columns, split_table, score, log_likelihood,
                      figures, load_model, eval_data)
 from . import __version__
@@ -67,8 +67,9 @@ def _model_line(est:CPMM, M:int) -> str:
             f"{p['validation_fraction']:g} of the training set" if p['validation_fraction'] else "no early stopping (all epochs)")
     budget = ' and '.join([*([f"{p['teacher_seconds']:g} s of steps"] if p['teacher_seconds'] else []),
                            *([f"{p['teacher_steps']} steps"] if p['teacher_steps'] else [])])
+    per = (f"{p['epochs_per_space']} epoch(s) each" if p['epochs_per_space'] else f"each for whole epochs until it has had {MIN_SPACE_STEPS} steps")
     cur = (f"curriculum: a teacher flow (until its held-out NLL stops improving, at most {budget}), then {p['n_spaces']} spaces from its latent space "
-           f"to the data, {p['epochs_per_space'] or 'at least MIN_SPACE_STEPS steps of whole'} epoch(s) each, then up to {p['epochs']} epochs on the data" if p['curriculum'] is not None
+           f"to the data, {per}, then up to {p['epochs']} epochs on the data" if p['curriculum'] is not None
            else f"no curriculum (opt-in: --curriculum), up to {p['epochs']} epochs on the data")
     return (f"model: CPMM, C = {p['n_clusters']} clusters x G = {p['n_components']} components, rank R = {p['rank'] if p['rank'] != 'auto' else 'auto (from the training rows: cpmm.fitting.auto_rank)'}, "
             f"M = {M}, init {p['init']!r}, {p['net']} ODE; {cur}; {stop}; {p['device']}, seed {p['random_state']}")

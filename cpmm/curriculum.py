@@ -19,7 +19,7 @@ from .train import Trainer, check_xy, split_valid, fit as train_fit, num_threads
 # %% auto #0
 __all__ = ['TEACHER_SECONDS', 'TEACHER_PATIENCE', 'TEACHER_EPOCH_STEPS', 'TEACHER_VALID', 'TEACHER_REFINE', 'LATENT_TOLERANCE',
            'DTYPES', 'AUTO_FLOAT16_BYTES', 'INIT_ON', 'cache_dir', 'teacher_defaults', 'check_teacher', 'fit_teacher',
-           'space_times', 'Spaces', 'compute_spaces', 'GaussianSpaces', 'curriculum_fit']
+           'space_times', 'Spaces', 'compute_spaces', 'GaussianSpaces', 'normal_draws', 'curriculum_fit']
 
 # %% ../nbs/08_curriculum.ipynb #01e9af56
 def cache_dir(path:str|Path|None=None) -> Path:
@@ -243,6 +243,10 @@ class GaussianSpaces:
 # %% ../nbs/08_curriculum.ipynb #6df8d4da
 INIT_ON = ('latent', 'normal')   # where `curriculum_fit` applies a data start: the latent space, or draws of N(0, I)
 
+def normal_draws(n:int, m:int, seed:int=0) -> Tensor:
+    "(n, m) draws of N(0, I) for a start that knows nothing of the data (`init_on='normal'`, the estimator's `init='tiling'`), seeded apart from the start's own randomness."
+    return torch.randn(n, m, generator=torch.Generator().manual_seed(check_int(seed, 'seed', 0) + 7919))
+
 def curriculum_fit(param:Parameterization,        # the parameterization to train (in place)
                    spaces:Spaces|GaussianSpaces,  # the spaces, latent first (`compute_spaces`, or `GaussianSpaces`)
                    X:Tensor|None=None,            # (N, M) input-space data to fine-tune on; None: the last space
@@ -277,7 +281,7 @@ def curriculum_fit(param:Parameterization,        # the parameterization to trai
     elif init == 'standard_normal': param.init_standard_normal(init_scale, seed=seed)
     else:
         latent = check_choice('init_on', init_on, INIT_ON) == 'latent'
-        Z0 = spaces[0] if latent else torch.randn(N, M, generator=torch.Generator().manual_seed(seed + 7919))
+        Z0 = spaces[0] if latent else normal_draws(N, M, seed)
         param.init_from_data(Z0, y if latent else None, method=init, seed=seed)
     total = per * T + finetune_epochs
     def data(epoch:int):

@@ -15,7 +15,7 @@ from .direct import Parameterization, DirectMFA
 from .node import NodeMFA
 from .train import fit as train_fit, num_threads, default_threads
 from .cnf import CNF
-from .curriculum import fit_teacher, compute_spaces, curriculum_fit, GaussianSpaces, check_teacher
+from .curriculum import fit_teacher, compute_spaces, curriculum_fit, GaussianSpaces, check_teacher, normal_draws
 
 # %% auto #0
 __all__ = ['PARAMETERIZATIONS', 'INITS', 'RANKS', 'PATH_MAX_DIMS', 'SPREAD', 'CURRICULA', 'LR_BATCH', 'DEFAULT_LR', 'PATH_LR',
@@ -193,7 +193,7 @@ def _fit_once(est, C:int, Z:Tensor, y:Tensor|None, valid:tuple|None, s:dict, see
     else:
         extras = {}
         say(f"cpmm: initializing {C} trajectories ({s['init']!r}) on {len(Z)} x {Z.shape[1]}")
-        Zi, yi = (torch.randn(Z.shape, generator=torch.Generator().manual_seed(seed + 7919)), None) if s['tiling'] else (Z, y)
+        Zi, yi = (normal_draws(*Z.shape, seed), None) if s['tiling'] else (Z, y)
         if s['init'] == 'standard_normal': param.init_standard_normal(seed=seed)
         elif isinstance(param, NodeMFA): param.init_from_data(Zi, yi, method=s['init'], seed=seed, spread=SPREAD)
         else: param.init_from_data(Zi, yi, method=s['init'], seed=seed)
