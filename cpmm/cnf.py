@@ -14,10 +14,11 @@ from .checks import check_choice, check_int, check_real, as_float
 from .fields import ACTIVATIONS, NOISES, SOLVERS, FlowMLP, FlowConv, conv_shape, divergence, hutchinson_noise, integrate
 from .objectives import Objective
 from .checkpoint import read_checkpoint, atomic_save
-from .train import fit as train_fit
+from .train import fit as train_fit, split_valid
 
 # %% auto #0
-__all__ = ['TRACES', 'OBJECTIVES', 'CNF', 'std_normal_log_prob', 'ot_pairing', 'FlowLoss']
+__all__ = ['TRACES', 'OBJECTIVES', 'FIT_SECONDS', 'FIT_PATIENCE', 'FIT_EPOCH_STEPS', 'FIT_VALID', 'FIT_MIN_ROWS', 'mlp_hidden',
+           'CNF', 'std_normal_log_prob', 'ot_pairing', 'FlowLoss', 'fit_defaults']
 
 # %% ../nbs/07_cnf.ipynb #c099add1
 class _Dynamics(nn.Module):
@@ -38,21 +39,25 @@ class _Dynamics(nn.Module):
 # %% ../nbs/07_cnf.ipynb #85aa220a
 TRACES = ('auto', 'exact', 'hutchinson')
 
+def mlp_hidden(n_dims:int) -> int:
+    "The MLP field's default width: 64 units up to 8 dims, 256 above, 1024 from 256 dims (wide data, e.g. flattened images)."
+    return 64 if n_dims <= 8 else 1024 if n_dims >= 256 else 256
+
 class CNF(nn.Module):
     "An FFJORD continuous normalizing flow: u₀ = x flows along g(u, s) to u₁ ~ N(0, I) as s goes 0 → 1."
     def __init__(self,
                  n_dims:int,                   # M, the data dimension (c·h·w for images)
-                 hidden:int|None=None,         # units (MLP, default 64) or channels (conv, default 32) per hidden layer
+                 hidden:int|None=None,         # units (MLP: `mlp_hidden(n_dims)`) or channels (conv, default 32) per hidden layer
                  depth:int=3,                  # hidden layers of the vector field
                  activation:str|None=None,     # one of `ACTIVATIONS`; default 'tanh' (MLP), 'softplus' (conv)
                  image_shape:tuple|None=None,  # (c, h, w): use the conv field on images flattened to (N, c·h·w)
                  trace:str='auto',             # 'exact', 'hutchinson', or 'auto': exact when n_dims <= exact_max_dims
                  exact_max_dims:int=8,         # the 'auto' threshold
                  noise:str='rademacher',       # Hutchinson noise: 'rademacher' or 'gaussian'
-                 method:str='dopri5',          # one of `SOLVERS`
+                 method:str='rk4',             # one of `SOLVERS` (rk4 agrees with dopri5 on trained fields: checked below)
                  rtol:float=1e-5,              # relative tolerance (adaptive solvers)
                  atol:float=1e-5,              # absolute tolerance (adaptive solvers)
-                 step_size:float=0.05,         # step in flow time (fixed-step solvers)
+                 step_size:float=0.1,          # step in flow time (fixed-step solvers)
                  adjoint:bool=False,           # backpropagate with the adjoint method
                  field:nn.Module|None=None,    # a custom vector field `forward(s, u) -> du/ds` instead of the MLP/conv net
                 ):
@@ -60,7 +65,7 @@ class CNF(nn.Module):
         self.n_dims = check_int(n_dims, 'n_dims', 1)
         self.image_shape = None if image_shape is None else conv_shape(image_shape, self.n_dims)
         net = 'mlp' if self.image_shape is None else 'conv'
-        hidden = check_int(hidden if hidden is not None else (64 if net == 'mlp' else 32), 'hidden', 1)
+        hidden = check_int(hidden if hidden is not None else (mlp_hidden(self.n_dims) if net == 'mlp' else 32), 'hidden', 1)
         depth = check_int(depth, 'depth', 0)
         activation = activation if activation is not None else ('tanh' if net == 'mlp' else 'softplus')
         check_choice('activation', activation, ACTIVATIONS); check_choice('method', method, SOLVERS)
@@ -194,16 +199,21 @@ def sample(self:CNF,
 # %% ../nbs/07_cnf.ipynb #932e1bc2
 OBJECTIVES = ('ml', 'fm', 'otfm')
 
-def ot_pairing(x:Tensor, z:Tensor) -> Tensor:
-    "The permutation `p` of z's rows that minimizes Σᵢ ‖xᵢ − z_{p(i)}‖² (exact, by the Hungarian algorithm)."
-    cost = torch.cdist(x.detach().double().cpu(), z.detach().double().cpu()) ** 2
-    _, cols = linear_sum_assignment(cost.numpy())
-    return torch.from_numpy(cols).to(z.device)
+def ot_pairing(x:Tensor,              # (B, M) data
+               z:Tensor,              # (B, M) noise draws
+               block:int|None=None,   # solve the assignment within consecutive blocks of this many rows; None: all B at once
+              ) -> Tensor:
+    "The permutation `p` of z's rows that minimizes Σᵢ ‖xᵢ − z_{p(i)}‖² (exact, by the Hungarian algorithm), within each block of rows."
+    x, z = x.detach().double().cpu(), z.detach().double().cpu()
+    n, b = len(x), len(x) if block is None else check_int(block, 'ot_block', 1)
+    cols = [torch.from_numpy(linear_sum_assignment((torch.cdist(x[i:i + b], z[i:i + b]) ** 2).numpy())[1]) + i for i in range(0, n, b)]
+    return torch.cat(cols)
 
 class FlowLoss(Objective):
     "A `CNF`'s training objective for `cpmm.train.Trainer`: 'ml' (−log p [+ kinetic·energy]), 'fm' (flow matching) or 'otfm' (flow matching with minibatch OT coupling); scored by the held-out NLL."
-    def __init__(self, objective:str='ml', kinetic:float=0.):
+    def __init__(self, objective:str='ml', kinetic:float=0., ot_block:int|None=None):
         self.objective, self.kinetic = check_choice('objective', objective, OBJECTIVES), check_real(kinetic, 'kinetic', 0.)
+        self.ot_block = None if ot_block is None else check_int(ot_block, 'ot_block', 1)
         self.name = 'nll' if objective == 'ml' else 'fm'
 
     def check(self, model):
@@ -218,7 +228,7 @@ class FlowLoss(Objective):
             return (nll + self.kinetic * k.sum() if self.kinetic > 0 else nll) / B, nll.detach()
         t = torch.rand(B, generator=g, dtype=x.dtype)
         z = torch.randn(x.shape, generator=g, dtype=x.dtype)
-        if self.objective == 'otfm': z = z[ot_pairing(x, z).cpu()]
+        if self.objective == 'otfm': z = z[ot_pairing(x, z, self.ot_block)]
         x, _ = tr.shard(x); z, _ = tr.shard(z); t = tr.shard(t[:, None])[0][:, 0]
         ut = (1 - t[:, None]) * x + t[:, None] * z
         se = ((flow.field(t, ut) - (z - x)) ** 2).sum(1).sum()
@@ -227,42 +237,65 @@ class FlowLoss(Objective):
     def evaluate(self, tr, X, y=None): return tr.param.nll(X, generator=tr.gen)
 
 # %% ../nbs/07_cnf.ipynb #37f089bf
+FIT_SECONDS = 60.     # `fit` with neither `epochs` nor `max_steps`: the time budget of its training steps
+FIT_PATIENCE = 20     # epochs without a better held-out NLL before `fit` stops (when it has held-out data)
+FIT_EPOCH_STEPS = 50  # `epochs=None`: an epoch is at least this many steps (small data are tiled), so the held-out NLL is checked that often
+FIT_VALID = 0.1       # `valid=None`: the fraction of X held out to watch the training (when X has at least `FIT_MIN_ROWS` rows)
+FIT_MIN_ROWS = 20     # fewer rows than this are all trained on, with nothing held out
+
+def fit_defaults(n_dims:int) -> dict:
+    "`fit`'s objective, learning rate, batch size and OT block for `n_dims`-dimensional data (measured in `cpmm.curriculum`)."
+    return dict(objective='otfm', lr=3e-3 if n_dims <= 8 else 1e-3, batch_size=256, ot_block=128)
+
 @patch
 def fit(self:CNF,
         X:Tensor,                        # (N, M) training data (or (N, c, h, w) images)
-        epochs:int|None=10,              # passes over X (the total, when resuming); None: until `patience` or the budget stops it
-        batch_size:int=256,              # examples per step
-        lr:float=1e-3,                   # Adam learning rate
+        epochs:int|None=None,            # passes over X (the total, when resuming); None: until `patience` or the budget stops it
+        batch_size:int|None=None,        # examples per step; None: `fit_defaults`
+        lr:float|None=None,              # Adam learning rate; None: `fit_defaults`
         checkpoint:str|Path|None=None,   # file written atomically after every epoch
         resume:bool=False,               # continue from `checkpoint` if it exists
         progress:bool=True,              # show a progress bar with the running loss
-        seed:int=0,                      # seed of the generator of batches and noise
-        valid:Tensor|None=None,          # (N_v, M) held-out data: valid_nll is recorded each epoch
-        objective:str='ml',              # 'ml' (maximum likelihood, FFJORD), 'fm' (flow matching) or 'otfm' (flow matching, minibatch OT coupling)
+        seed:int=0,                      # seed of the generator of batches and noise, and of the held-out split
+        valid:Tensor|None=None,          # (N_v, M) held-out data: valid_nll is recorded each epoch; None: `validation_fraction` of X
+        validation_fraction:float|None=FIT_VALID, # `valid=None`: the fraction of X held out; None: train on all of X, nothing held out
+        objective:str|None=None,         # 'ml' (maximum likelihood, FFJORD), 'fm' (flow matching) or 'otfm' (flow matching, minibatch OT coupling); None: `fit_defaults`
         weight_decay:float=0.,           # Adam weight decay
         kinetic:float=0.,                # weight of the kinetic-energy penalty ∫‖g‖² ds (objective 'ml'; RNODE)
-        patience:int|None=None,          # with `valid`: stop after this many epochs without a better held-out NLL, keeping the best epoch
-        max_seconds:float|None=None,     # time budget of the training steps (counting a resumed run's)
+        ot_block:int|None=None,          # objective 'otfm': the OT coupling is solved within blocks of this many rows of a batch; None: `fit_defaults`
+        patience:int|None=FIT_PATIENCE,  # with held-out data: stop after this many epochs without a better held-out NLL, keeping the best epoch; None: keep the last
+        max_seconds:float|None=None,     # time budget of the training steps (counting a resumed run's); None: `FIT_SECONDS` when neither `epochs` nor `max_steps` bounds the run
         max_steps:int|None=None,         # step budget (counting a resumed run's)
         schedule=None,                   # None, or `optimizer -> torch.optim.lr_scheduler.LRScheduler`, stepped every epoch
        ) -> CNF:
-    "Train the flow on X with `cpmm.train.fit`; keeps a per-epoch `history` (train loss, valid NLL, seconds) and returns self."
+    "Train the flow on X with `cpmm.train.fit` until its held-out NLL stops improving or its budget is spent; sets `history`, `best_epoch`, `valid_nll_`, `latent_` and returns self."
     X = self.as_data(X)
     if len(X) == 0: raise ValueError("`X` is empty; fit needs at least one row.")
+    d = fit_defaults(self.n_dims)
+    if epochs is not None: epochs = check_int(epochs, 'epochs', 0)
+    batch_size = check_int(d['batch_size'] if batch_size is None else batch_size, 'batch_size', 1)
+    seed = check_int(seed, 'seed')
+    lr, weight_decay = check_real(d['lr'] if lr is None else lr, 'lr', 0.), check_real(weight_decay, 'weight_decay', 0.)
+    if lr == 0: raise ValueError("`lr` must be positive.")
+    loss = FlowLoss(d['objective'] if objective is None else objective, kinetic, d['ot_block'] if ot_block is None else ot_block)
+    if resume and checkpoint is None: raise ValueError("resume=True needs a `checkpoint` path.")
     if valid is not None:
         valid = self.as_data(valid, 'valid')
-        if len(valid) == 0: raise ValueError("`valid` is empty; pass None to skip validation.")
-    if epochs is not None: epochs = check_int(epochs, 'epochs', 0)
-    batch_size, seed = check_int(batch_size, 'batch_size', 1), check_int(seed, 'seed')
-    lr, weight_decay = check_real(lr, 'lr', 0.), check_real(weight_decay, 'weight_decay', 0.)
-    if lr == 0: raise ValueError("`lr` must be positive.")
-    loss = FlowLoss(objective, kinetic)
-    if resume and checkpoint is None: raise ValueError("resume=True needs a `checkpoint` path.")
-    tr = train_fit(self, X, epochs=epochs, valid=(valid,) if valid is not None else None, patience=patience, resume=resume,
-                   objective=loss, lr=lr, batch_size=batch_size, weight_decay=weight_decay, checkpoint=checkpoint,
+        if len(valid) == 0: raise ValueError("`valid` is empty; pass None to hold out `validation_fraction` of X.")
+    elif validation_fraction is not None and len(X) >= FIT_MIN_ROWS:
+        (X, _), (valid, _) = split_valid(X, None, check_real(validation_fraction, 'validation_fraction', 0., 1., lo_open=True, hi_open=True), seed)
+    seen = X if valid is None else torch.cat([X, valid])          # the data it was given, for the latent moments
+    if epochs is None:                                            # open-ended: epochs of at least FIT_EPOCH_STEPS steps, and a budget
+        X = X.repeat(math.ceil(FIT_EPOCH_STEPS * min(batch_size, len(X)) / len(X)), 1)
+        if max_seconds is None and max_steps is None: max_seconds = FIT_SECONDS
+    tr = train_fit(self, X, epochs=epochs, valid=(valid,) if valid is not None else None, patience=patience if valid is not None else None,
+                   resume=resume, objective=loss, lr=lr, batch_size=batch_size, weight_decay=weight_decay, checkpoint=checkpoint,
                    progress=progress, seed=seed, max_seconds=max_seconds, max_steps=max_steps, schedule=schedule,
                    device=self.device)
     self.history, self.best_epoch = tr.history, tr.best_epoch
+    self.valid_nll_ = min([r['valid_nll'] for r in self.history if 'valid_nll' in r], default=float('nan'))
+    self.eval()
+    self.latent_ = self.latent_moments(seen)
     return self
 
 @patch

@@ -13,13 +13,12 @@ from torch import Tensor
 from fastprogress.fastprogress import progress_bar
 from .checks import check_choice, check_int, check_real, as_float
 from .direct import Parameterization
-from .cnf import CNF
+from .cnf import CNF, FIT_SECONDS, FIT_PATIENCE, FIT_VALID, FIT_MIN_ROWS, fit_defaults
 from .train import Trainer, check_xy, split_valid, fit as train_fit, num_threads, default_threads
 
 # %% auto #0
-__all__ = ['TEACHER_SECONDS', 'TEACHER_PATIENCE', 'TEACHER_EPOCH_STEPS', 'TEACHER_VALID', 'TEACHER_REFINE', 'LATENT_TOLERANCE',
-           'DTYPES', 'AUTO_FLOAT16_BYTES', 'INIT_ON', 'cache_dir', 'teacher_defaults', 'check_teacher', 'fit_teacher',
-           'space_times', 'Spaces', 'compute_spaces', 'GaussianSpaces', 'normal_draws', 'curriculum_fit']
+__all__ = ['TEACHER_REFINE', 'LATENT_TOLERANCE', 'DTYPES', 'AUTO_FLOAT16_BYTES', 'INIT_ON', 'cache_dir', 'check_teacher',
+           'fit_teacher', 'space_times', 'Spaces', 'compute_spaces', 'GaussianSpaces', 'normal_draws', 'curriculum_fit']
 
 # %% ../nbs/08_curriculum.ipynb #01e9af56
 def cache_dir(path:str|Path|None=None) -> Path:
@@ -39,18 +38,8 @@ def _digest(*parts) -> str:
     return h.hexdigest()[:16]
 
 # %% ../nbs/08_curriculum.ipynb #9de857ad
-TEACHER_SECONDS = 60.     # the default teacher's time budget: seconds of training steps
-TEACHER_PATIENCE = 20     # epochs without a better held-out NLL before the teacher stops
-TEACHER_EPOCH_STEPS = 50  # a teacher's epoch is at least this many steps (small data are tiled): the held-out NLL is checked that often
-TEACHER_VALID = 0.1       # the fraction of X held out to watch the teacher
 TEACHER_REFINE = 0.5      # `refine=TEACHER_REFINE`: the share of the budget spent refining by maximum likelihood after flow matching (not the default: see below)
 LATENT_TOLERANCE = dict(mean_error=0.25, cov_error=0.3)   # `check_teacher` warns beyond these deviations from N(0, I)
-
-def teacher_defaults(n_dims:int) -> tuple[dict, dict]:
-    "The default `CNF` options and `CNF.fit` options of a teacher for `n_dims`-dimensional data."
-    if n_dims <= 8: return dict(method='rk4', step_size=0.1), dict(batch_size=256, lr=3e-3, objective='otfm', refine=0.)
-    return (dict(method='rk4', step_size=0.1, hidden=1024 if n_dims >= 256 else 256),
-            dict(batch_size=256, lr=1e-3, objective='otfm', refine=0.))
 
 def check_teacher(teacher:CNF, X:Tensor|None=None, stacklevel:int=2) -> dict:
     "The latent moments of a teacher (`latent_`, or computed on X) and a warning when they are far from N(0, I)."
@@ -68,13 +57,13 @@ def check_teacher(teacher:CNF, X:Tensor|None=None, stacklevel:int=2) -> dict:
 
 def fit_teacher(X:Tensor,                     # (N, M) training data (or images (N, c, h, w) with `image_shape`)
                 steps:int|None=None,          # most optimizer steps; None: no step limit
-                max_seconds:float|None=TEACHER_SECONDS, # time budget of the training steps; None: no time limit
-                patience:int=TEACHER_PATIENCE,# epochs without a better held-out NLL before stopping
+                max_seconds:float|None=FIT_SECONDS, # time budget of the training steps; None: no time limit
+                patience:int=FIT_PATIENCE,    # epochs without a better held-out NLL before stopping
                 image_shape:tuple|None=None,  # (c, h, w): the conv flow on images
                 seed:int=0,                   # seeds the flow's weights, the held-out split and the training
                 cache:str|Path|bool|None=None,# a cache folder; None: `cache_dir()`; False: no cache
                 progress:bool=True,           # progress bars
-                valid:Tensor|None=None,       # held-out data to watch; None: `TEACHER_VALID` of X is held out
+                valid:Tensor|None=None,       # held-out data to watch; None: `FIT_VALID` of X is held out
                 device:str|torch.device='cpu',# where the flow trains
                 n_threads:int|None=None,      # CPU threads; None: `default_threads` (1 for the MLP field)
                 **options,                    # `CNF` options (hidden, depth, method, ...), `CNF.fit` options (lr, batch_size, objective, kinetic, ...) and `refine`: the share of the budget for maximum-likelihood refinement
@@ -86,14 +75,13 @@ def fit_teacher(X:Tensor,                     # (N, M) training data (or images 
     if steps is not None: steps = check_int(steps, 'steps', 1)
     if max_seconds is not None: max_seconds = check_real(max_seconds, 'max_seconds', 0.)
     if steps is None and max_seconds is None: raise ValueError("Give the teacher a budget: `steps`, `max_seconds` or both.")
-    fit_keys = {'batch_size', 'lr', 'objective', 'weight_decay', 'kinetic', 'refine'}
+    fit_keys = {'batch_size', 'lr', 'objective', 'weight_decay', 'kinetic', 'ot_block', 'refine'}
     if 'epochs' in options: raise ValueError("Give the teacher's length as `steps` or `max_seconds`, not `epochs`.")
-    cnf_d, fit_d = teacher_defaults(X.shape[1])
-    cnf_kw = {**cnf_d, **{k: v for k, v in options.items() if k not in fit_keys}}
-    fit_kw = {**fit_d, **{k: v for k, v in options.items() if k in fit_keys}}
+    cnf_kw = {k: v for k, v in options.items() if k not in fit_keys}                       # over the flow's own defaults
+    fit_kw = {'refine': 0., **fit_defaults(X.shape[1]), **{k: v for k, v in options.items() if k in fit_keys}}
     if valid is None:
-        if len(X) < 20: raise ValueError(f"The teacher holds out a tenth of X to watch its progress; {len(X)} rows are too few (give `valid`).")
-        (X, _), (valid, _) = split_valid(X, None, TEACHER_VALID, seed)
+        if len(X) < FIT_MIN_ROWS: raise ValueError(f"The teacher holds out a tenth of X to watch its progress; {len(X)} rows are too few (give `valid`).")
+        (X, _), (valid, _) = split_valid(X, None, FIT_VALID, seed)
     else: valid = as_float(valid.reshape(len(valid), -1) if isinstance(valid, Tensor) and valid.ndim > 2 else valid, 'valid')
     batch = min(check_int(fit_kw.pop('batch_size'), 'batch_size', 1), len(X))
     refine = check_real(fit_kw.pop('refine', 0.), 'refine', 0., 1.)
@@ -101,13 +89,12 @@ def fit_teacher(X:Tensor,                     # (N, M) training data (or images 
         if options.get('refine'): raise ValueError("`refine` follows flow matching with maximum likelihood; with objective='ml' leave it 0.")
         refine = 0.
     phases = [(k, s) for k, s in ((fit_kw, 1 - refine), ({**fit_kw, 'objective': 'ml'}, refine)) if s > 0]
-    Xt = X.repeat(math.ceil(TEACHER_EPOCH_STEPS * batch / len(X)), 1)          # an epoch of at least TEACHER_EPOCH_STEPS steps
     with num_threads(n_threads if n_threads is not None else default_threads(image_shape is None)):
         torch.manual_seed(seed)
         flow = CNF(X.shape[1], image_shape=image_shape, **cnf_kw).to(device)
         final = ckpt = None
         if cache is not False:
-            key = _digest('teacher-v3', X, valid, steps, max_seconds, patience, seed, cnf_kw, fit_kw, refine, batch, flow.config)
+            key = _digest('teacher-v4', X, valid, steps, max_seconds, patience, seed, cnf_kw, fit_kw, refine, batch, flow.config)
             folder = cache_dir(cache if cache not in (None, True) else None)
             final, ckpt = folder / f"teacher-{key}.pt", folder / f"teacher-{key}.ckpt"
         if final is not None and final.exists(): return flow.load(final)
@@ -117,21 +104,20 @@ def fit_teacher(X:Tensor,                     # (N, M) training data (or images 
             saved = None if final is None or last else final.with_suffix(f'.phase{i}.pt')   # a finished phase, for a resumed run
             if saved is not None and saved.exists(): flow.load(saved)
             else:
-                flow.fit(Xt.to(device), epochs=None, batch_size=batch, checkpoint=None if ckpt is None else ckpt.with_suffix(f'.phase{i}.ckpt'),
+                flow.fit(X.to(device), epochs=None, batch_size=batch, checkpoint=None if ckpt is None else ckpt.with_suffix(f'.phase{i}.ckpt'),
                          resume=ckpt is not None, progress=progress, seed=seed + i, valid=valid.to(device), patience=patience,
                          max_steps=None if steps is None else max(1, round(share * steps)),
                          max_seconds=None if max_seconds is None else share * max_seconds, **kw)
                 if saved is not None: flow.save(saved)
             done.append(([{**r, 'objective': kw['objective']} for r in flow.history], copy.deepcopy(flow.state_dict())))
         best = min(done, key=lambda d: min([r['valid_nll'] for r in d[0]], default=math.inf))
-        flow.load_state_dict(best[1])                     # the phase whose best epoch had the best held-out NLL
+        if best is not done[-1]: flow.load_state_dict(best[1])   # the phase whose best epoch had the best held-out NLL
         offset, flow.history = 0, []
         for h, _ in done:                                 # one history, steps counted across the phases
             flow.history += [{**r, 'step': r['step'] + offset} for r in h]
             offset = flow.history[-1]['step'] if flow.history else offset
-        flow.eval()
         flow.valid_nll_ = min([r['valid_nll'] for r in best[0]], default=float('nan'))
-        flow.latent_ = flow.latent_moments(torch.cat([X, valid]).to(device))   # all the data it was given: a small held-out part alone is too few
+        if best is not done[-1]: flow.latent_ = flow.latent_moments(torch.cat([X, valid]).to(device))   # `fit` set them for the last phase
     if final is not None:
         flow.save(final)
         for f in folder.glob(f"teacher-{key}.phase*"): f.unlink()    # the phases' checkpoints and saved states

@@ -26,8 +26,8 @@ def _params(f):
 
 def test_fit_history_and_determinism():
     X, V = _data(), _data(64, seed=1)
-    a = _flow().fit(X, epochs=2, batch_size=64, lr=1e-2, progress=False, seed=3, valid=V)
-    b = _flow().fit(X, epochs=2, batch_size=64, lr=1e-2, progress=False, seed=3, valid=V)
+    a = _flow().fit(X, epochs=2, batch_size=64, lr=1e-2, progress=False, seed=3, valid=V, objective='ml')
+    b = _flow().fit(X, epochs=2, batch_size=64, lr=1e-2, progress=False, seed=3, valid=V, objective='ml')
     assert [h['epoch'] for h in a.history] == [1, 2] and a.history[-1]['step'] == 6
     assert set(a.history[0]) == {'epoch', 'step', 'lr', 'train_nll', 'seconds', 'valid_nll'}
     assert torch.equal(_params(a), _params(b))
@@ -65,11 +65,11 @@ def test_non_finite_loss_names_epoch_and_keeps_checkpoint(tmp_path):
     X, ck = _data(), tmp_path / 'cnf.pt'
     torch.manual_seed(0)
     f = CNF(2, field=_Poisoned(), method='rk4', step_size=0.25)
-    f.fit(X, epochs=1, batch_size=64, progress=False, checkpoint=ck)
+    f.fit(X, epochs=1, batch_size=64, progress=False, checkpoint=ck, validation_fraction=None)
     before = ck.read_bytes()
     f.field.poison = True
     with pytest.raises(NonFiniteLossError, match=r'epoch 2, step 1 of the epoch \(step 4 overall\)'):
-        f.fit(X, epochs=2, batch_size=64, progress=False, checkpoint=ck, resume=True)
+        f.fit(X, epochs=2, batch_size=64, progress=False, checkpoint=ck, resume=True, validation_fraction=None)
     assert ck.read_bytes() == before and torch.load(ck, weights_only=True)['epoch'] == 1
 
 
@@ -167,6 +167,25 @@ def test_fit_budget_and_early_stopping():
     assert abs(f.nll(V) - best) < 1e-4     # the best epoch's parameters are kept
 
 
+def test_fit_defaults_hold_out_and_report():
+    "With its defaults `fit` holds out a tenth of X, trains OT-CFM in epochs of at least FIT_EPOCH_STEPS steps until its budget, keeps the best epoch and reports its latent moments."
+    from cpmm.cnf import FIT_EPOCH_STEPS, FIT_MIN_ROWS, fit_defaults
+    X = _data(400)
+    f = _flow().fit(X, progress=False, max_steps=2 * FIT_EPOCH_STEPS + 10)
+    assert f.history[0]['step'] >= FIT_EPOCH_STEPS and f.history[-1]['step'] == 2 * FIT_EPOCH_STEPS + 10
+    assert 'train_fm' in f.history[0] and fit_defaults(2)['objective'] == 'otfm'
+    assert f.valid_nll_ == min(r['valid_nll'] for r in f.history)
+    held = X[torch.randperm(400, generator=torch.Generator().manual_seed(0))[:40]]     # split_valid's rows for seed 0
+    assert abs(f.nll(held) - f.history[f.best_epoch - 1]['valid_nll']) < 1e-4
+    assert set(f.latent_) >= {'mean_error', 'cov_error', 'mean', 'cov'}
+    assert torch.allclose(torch.tensor(f.latent_['cov']), torch.tensor(f.latent_moments(X)['cov']))   # on all the data it was given
+    # too few rows to hold any out: all are trained on, nothing is watched
+    g = _flow().fit(X[:FIT_MIN_ROWS - 1], progress=False, max_steps=5)
+    assert 'valid_nll' not in g.history[-1] and math.isnan(g.valid_nll_)
+    with pytest.raises(ValueError, match='validation_fraction'):
+        _flow().fit(X, progress=False, max_steps=5, validation_fraction=0)
+
+
 def test_divergence_exact_matches_jacobian():
     torch.manual_seed(0)
     net = FlowMLP(3, 8, 2)
@@ -205,7 +224,7 @@ def test_kinetic_penalty():
     with torch.no_grad():
         lp, k = f.log_prob_and_energy(X)
         assert torch.allclose(lp, f.log_prob(X), atol=1e-5) and (k > 0).all()
-    f.fit(X, epochs=2, batch_size=64, lr=1e-2, progress=False, kinetic=0.1)
+    f.fit(X, epochs=2, batch_size=64, lr=1e-2, progress=False, kinetic=0.1, objective='ml')
     assert f.history[-1]['train_nll'] < 10          # the NLL is reported without the penalty
     with pytest.raises(ValueError, match='kinetic'):
         f.fit(X, kinetic=-1., progress=False)
