@@ -146,6 +146,21 @@ def test_ot_pairing_is_the_optimal_assignment():
     assert sorted(ot_pairing(x, z).tolist()) == list(range(6))
 
 
+def test_ot_pairing_in_blocks():
+    "With `block`, each block of rows gets its own optimal assignment, and the whole is still a permutation."
+    from cpmm.cnf import ot_pairing
+    g = torch.Generator().manual_seed(0)
+    x, z = torch.randn(10, 2, generator=g), torch.randn(10, 2, generator=g)
+    p = ot_pairing(x, z, block=4)
+    assert sorted(p.tolist()) == list(range(10))
+    for i in range(0, 10, 4):
+        assert sorted(p[i:i + 4].tolist()) == list(range(i, min(i + 4, 10)))              # within its block
+        assert torch.equal(p[i:i + 4] - i, ot_pairing(x[i:i + 4], z[i:i + 4]))             # the block's own optimum
+    assert torch.equal(ot_pairing(x, z, block=10), ot_pairing(x, z))
+    with pytest.raises(ValueError, match='ot_block'):
+        ot_pairing(x, z, block=0)
+
+
 def test_otfm_trains_and_straightens_the_pairs():
     X = _data(256)
     f = _flow().fit(X, epochs=4, batch_size=64, lr=1e-2, progress=False, objective='otfm', valid=X[:64])
