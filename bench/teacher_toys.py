@@ -16,7 +16,9 @@ of seed 100, standardized by the training set's mean and std, as `CPMM` hands th
 
 Columns: fit seconds (wall, the held-out checks included), optimizer steps, test NLL (nats per point, by the
 teacher's own solver, and by dopri5 at 1e-5 to check that the solver is not exploited), its gap to the GMM, and
-the latent moments of the test set (largest |mean| and largest |cov - I| entry). Targets (issue 14): mean within
+the latent moments of the test set (largest |mean| and largest |cov - I| entry) and its KL to N(0, I), which
+sees what the moments cannot: standardized data that the flow has not moved at all already have mean 0 and
+covariance near I; the KL of the test points themselves (u_1 = x, a flow that does nothing) is printed beside it. Targets (issue 14): mean within
 0.1, covariance within 0.15, NLL within 0.05 nats of the GMM, in <= 60 s on one thread.
 
     python bench/teacher_toys.py [--seconds 60] [--toys eight_gaussians,moons,broken_circles,spiral]
@@ -28,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.mixture import GaussianMixture
-from cpmm.cnf import CNF
+from cpmm.cnf import CNF, kl_to_normal
 from cpmm.curriculum import fit_teacher
 from cpmm.toys import TOYS
 
@@ -62,7 +64,8 @@ def main():
         t0 = time.perf_counter()
         gmm = -GaussianMixture(50, covariance_type='full', random_state=0).fit(Xa).score(Xt)
         t_gmm = time.perf_counter() - t0
-        print(f"{name}: GaussianMixture(50, 'full') test NLL {gmm:.3f} ({t_gmm:.1f} s)", flush=True)
+        still = kl_to_normal(T)                     # the test points' own KL to N(0, I): a flow that does nothing
+        print(f"{name}: GaussianMixture(50, 'full') test NLL {gmm:.3f} ({t_gmm:.1f} s); KL of the test points themselves {still:.3f}", flush=True)
         for run, make in runs.items():
             torch.manual_seed(0)
             t0 = time.perf_counter()
@@ -73,20 +76,21 @@ def main():
             m = f.latent_moments(T)
             r = dict(toy=name, run=run, seconds=round(el, 1), steps=f.history[-1]['step'], test_nll=round(nll, 4),
                      test_nll_dopri5=round(fine.nll(T), 4), gmm50_nll=round(gmm, 4), gap=round(nll - gmm, 4),
-                     mean_error=round(m['mean_error'], 4), cov_error=round(m['cov_error'], 4))
+                     mean_error=round(m['mean_error'], 4), cov_error=round(m['cov_error'], 4), latent_kl=round(m['kl'], 4), data_kl=round(still, 4))
             r['targets_met'] = bool(r['mean_error'] <= 0.1 and r['cov_error'] <= 0.15 and r['gap'] <= 0.05 and el <= 60 + 15)
             rows.append(r)
             print(f"  {run:30s} {el:5.1f} s {r['steps']:5d} steps | NLL {nll:.3f} (dopri5 {r['test_nll_dopri5']:.3f}) "
-                  f"gap {r['gap']:+.3f} | mean {r['mean_error']:.3f} cov {r['cov_error']:.3f}", flush=True)
+                  f"gap {r['gap']:+.3f} | mean {r['mean_error']:.3f} cov {r['cov_error']:.3f} KL {r['latent_kl']:.3f}", flush=True)
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
     meta = dict(threads=1, load_average_start=load, seconds=a.seconds, torch=torch.__version__)
     out.with_suffix('.json').write_text(json.dumps(dict(meta=meta, rows=rows), indent=1))
     lines = [f"Teacher flows on 2-D toys (standardized; 4,000 train / 2,000 test), one thread, load {load:.2f}, budget {a.seconds} s.",
-             "Test NLL in nats per point (lower is better); moments of u_1(test): max |mean|, max |cov - I|.", "",
-             "| toy | run | s | steps | test NLL | NLL (dopri5) | GMM(50) | gap | mean err | cov err | targets |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "Test NLL in nats per point (lower is better); moments of u_1(test): max |mean|, max |cov - I|; "
+             "KL(u_1(test) || N(0, I)) in nats (nearest neighbours, `cpmm.cnf.kl_to_normal`).", "",
+             "| toy | run | s | steps | test NLL | NLL (dopri5) | GMM(50) | gap | mean err | cov err | latent KL (x itself) | targets |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['toy']} | {r['run']} | {r['seconds']} | {r['steps']} | {r['test_nll']:.3f} | {r['test_nll_dopri5']:.3f} | "
-              f"{r['gmm50_nll']:.3f} | {r['gap']:+.3f} | {r['mean_error']:.3f} | {r['cov_error']:.3f} | {'met' if r['targets_met'] else 'no'} |"
+              f"{r['gmm50_nll']:.3f} | {r['gap']:+.3f} | {r['mean_error']:.3f} | {r['cov_error']:.3f} | {r['latent_kl']:.3f} ({r['data_kl']:.2f}) | {'met' if r['targets_met'] else 'no'} |"
               for r in rows]
     out.with_suffix('.md').write_text('\n'.join(lines) + '\n')
     print('\n'.join(lines))

@@ -5,7 +5,10 @@
 # %% ../nbs/07_cnf.ipynb #44351c5b
 from __future__ import annotations
 import math
+import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.spatial import cKDTree
+from scipy.special import digamma
 from pathlib import Path
 import torch
 from torch import nn, Tensor
@@ -17,8 +20,8 @@ from .checkpoint import read_checkpoint, atomic_save
 from .train import fit as train_fit, split_valid
 
 # %% auto #0
-__all__ = ['TRACES', 'OBJECTIVES', 'FIT_SECONDS', 'FIT_PATIENCE', 'FIT_EPOCH_STEPS', 'FIT_VALID', 'FIT_MIN_ROWS', 'mlp_hidden',
-           'CNF', 'std_normal_log_prob', 'ot_pairing', 'FlowLoss', 'fit_defaults']
+__all__ = ['TRACES', 'OBJECTIVES', 'FIT_SECONDS', 'FIT_PATIENCE', 'FIT_EPOCH_STEPS', 'FIT_VALID', 'FIT_MIN_ROWS', 'KL_MAX_DIMS',
+           'mlp_hidden', 'CNF', 'std_normal_log_prob', 'ot_pairing', 'FlowLoss', 'fit_defaults', 'kl_to_normal']
 
 # %% ../nbs/07_cnf.ipynb #c099add1
 class _Dynamics(nn.Module):
@@ -323,11 +326,25 @@ def _from_file(cls, path:str|Path) -> CNF:
     return cls(**c, **s.get('solver', {})).load(path)
 CNF.from_file = _from_file
 
+KL_MAX_DIMS = 8   # `latent_moments` estimates KL(u₁ ‖ N(0, I)) up to this many dims (nearest neighbours lose their meaning above)
+
+def kl_to_normal(U:Tensor,  # (N, M) points, M <= KL_MAX_DIMS
+                 k:int=5,   # the neighbour whose distance estimates the density
+                ) -> float: # nats; about 0 (± 0.01 for 3,000 points in 2-D) when the rows are draws of N(0, I)
+    "KL(p ‖ N(0, I)) of the distribution p of U's rows: E_p[−log N(u; 0, I)] minus p's entropy by the Kozachenko–Leonenko k-nearest-neighbour estimator."
+    U = U.detach().double().cpu().numpy(); N, M = U.shape
+    k = check_int(k, 'k', 1)
+    if N <= k: raise ValueError(f"kl_to_normal needs more than k={k} rows, got {N}.")
+    eps = np.maximum(cKDTree(U).query(U, k + 1)[0][:, k], np.finfo(np.float64).tiny)     # the k-th neighbour other than the point itself
+    log_ball = (M / 2) * math.log(math.pi) - math.lgamma(M / 2 + 1)
+    entropy = digamma(N) - digamma(k) + log_ball + M * np.log(eps).mean()
+    return float(0.5 * (U ** 2).sum(1).mean() + 0.5 * M * math.log(2 * math.pi) - entropy)
+
 @patch
 @torch.no_grad()
 def latent_moments(self:CNF, X:Tensor, batch_size:int=4096) -> dict:
-    "How close u₁(X) is to N(0, I): its mean and covariance, and their largest deviations from 0 and I."
+    "How close u₁(X) is to N(0, I): its mean and covariance, their largest deviations from 0 and I, and (up to `KL_MAX_DIMS` dims) `kl`, KL(u₁ ‖ N(0, I)) in nats."
     U = self.transform(X, torch.tensor([1.]), batch_size)[0].double()
     mean, cov = U.mean(0), torch.cov(U.T).reshape(U.shape[1], U.shape[1])
     return dict(mean_error=mean.abs().max().item(), cov_error=(cov - torch.eye(U.shape[1], dtype=U.dtype)).abs().max().item(),
-                mean=mean.tolist(), cov=cov.tolist())
+                mean=mean.tolist(), cov=cov.tolist(), kl=kl_to_normal(U) if U.shape[1] <= KL_MAX_DIMS and len(U) > 5 else None)

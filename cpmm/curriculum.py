@@ -39,7 +39,7 @@ def _digest(*parts) -> str:
 
 # %% ../nbs/08_curriculum.ipynb #9de857ad
 TEACHER_REFINE = 0.5      # `refine=TEACHER_REFINE`: the share of the budget spent refining by maximum likelihood after flow matching (not the default: see below)
-LATENT_TOLERANCE = dict(mean_error=0.25, cov_error=0.3)   # `check_teacher` warns beyond these deviations from N(0, I)
+LATENT_TOLERANCE = dict(mean_error=0.25, cov_error=0.3, kl=0.05)   # `check_teacher` warns beyond these deviations from N(0, I) (kl: nats per dim)
 
 def check_teacher(teacher:CNF, X:Tensor|None=None, stacklevel:int=2) -> dict:
     "The latent moments of a teacher (`latent_`, or computed on X) and a warning when they are far from N(0, I)."
@@ -47,10 +47,13 @@ def check_teacher(teacher:CNF, X:Tensor|None=None, stacklevel:int=2) -> dict:
     if m is None:
         if X is None: raise ValueError("This teacher has no `latent_` moments; give data `X` to compute them.")
         m = teacher.latent_ = teacher.latent_moments(X)
-    far = {k: m[k] for k, tol in LATENT_TOLERANCE.items() if m[k] > tol}
+    dev = dict(mean_error=m['mean_error'], cov_error=m['cov_error'])
+    if m.get('kl') is not None: dev['kl'] = m['kl'] / len(m['mean'])          # moments alone miss a latent space with the data's gaps
+    far = {k: v for k, v in dev.items() if v > LATENT_TOLERANCE[k]}
     if far:
+        kl = f", KL to N(0, I) {dev['kl']:.2f} nats per dim" if 'kl' in dev else ''
         warnings.warn(f"The teacher's latent space is far from N(0, I) (mean off by {m['mean_error']:.2f}, covariance by "
-                      f"{m['cov_error']:.2f}; tolerance {LATENT_TOLERANCE}): the curriculum's first spaces are not Gaussian. "
+                      f"{m['cov_error']:.2f}{kl}; tolerance {LATENT_TOLERANCE}): the curriculum's first spaces are not Gaussian. "
                       "Train the teacher longer (`max_seconds`, the estimator's `teacher_seconds`) or use curriculum='gaussian'.",
                       stacklevel=stacklevel)
     return m

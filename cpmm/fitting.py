@@ -183,7 +183,8 @@ def _fit_once(est, C:int, Z:Tensor, y:Tensor|None, valid:tuple|None, s:dict, see
                                   progress=est.progress, device=est.device, n_threads=s['threads'], **(est.teacher_options or {}))
         if teacher.n_dims != Z.shape[1]: raise ValueError(f"The teacher flow models {teacher.n_dims} dims but `X` has {Z.shape[1]} features.")
         m = check_teacher(teacher, Z, stacklevel=5)
-        say(f"cpmm: the teacher's latent space: mean off N(0, I) by {m['mean_error']:.3f}, covariance by {m['cov_error']:.3f}; "
+        say(f"cpmm: the teacher's latent space: mean off N(0, I) by {m['mean_error']:.3f}, covariance by {m['cov_error']:.3f}"
+            + (f", KL {m['kl']:.3f} nats" if m.get('kl') is not None else '') + "; "
             f"computing {est.n_spaces} spaces, then {s['epochs_per_space']} epoch(s) each and up to {s['epochs']} epochs on the data")
         spaces = compute_spaces(teacher, Z, n_spaces=est.n_spaces, cache=est.cache, progress=est.progress)
         extras = dict(teacher_=teacher, spaces_=spaces)

@@ -243,3 +243,17 @@ def test_kinetic_penalty():
     assert f.history[-1]['train_nll'] < 10          # the NLL is reported without the penalty
     with pytest.raises(ValueError, match='kinetic'):
         f.fit(X, kinetic=-1., progress=False)
+
+
+def test_kl_to_normal_estimates_and_limits():
+    "Against the closed form for N(0, s^2 I) in 3 dims; too few rows raise; above KL_MAX_DIMS the latent KL is not estimated."
+    from cpmm.cnf import kl_to_normal, KL_MAX_DIMS
+    g = torch.Generator().manual_seed(1)
+    for s2 in (0.5, 2.):
+        exact = 1.5 * (s2 - 1 - math.log(s2))
+        assert abs(kl_to_normal(math.sqrt(s2) * torch.randn(5000, 3, generator=g)) - exact) < 0.06
+    with pytest.raises(ValueError, match='more than k=5 rows'):
+        kl_to_normal(torch.randn(5, 2))
+    f = CNF(KL_MAX_DIMS + 1, hidden=8, depth=1, method='rk4', step_size=0.5)
+    assert f.latent_moments(torch.randn(50, KL_MAX_DIMS + 1))['kl'] is None
+    assert _flow().latent_moments(_data(50))['kl'] is not None
