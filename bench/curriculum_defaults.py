@@ -79,7 +79,8 @@ def main():
                 r = dict(toy=toy, seed=seed, model=name, accuracy=acc(m.predict(Xt)), nll=float(-m.score(Xt) / X.shape[1]),
                          seconds=time.perf_counter() - t0, epochs=m.n_iter_, best_epoch=m.best_epoch_,
                          warnings=sorted({str(x.message)[:80] for x in w if 'teacher' in str(x.message)}))
-                if hasattr(m, 'teacher_'): r['teacher_latent'] = {k2: round(m.teacher_.latent_[k2], 3) for k2 in ('mean_error', 'cov_error')}
+                if hasattr(m, 'teacher_'): r['teacher_latent'] = {k2: None if m.teacher_.latent_.get(k2) is None else round(m.teacher_.latent_[k2], 3)
+                                                                  for k2 in ('mean_error', 'cov_error', 'kl')}
                 rows.append(r)
             for r in rows[-(len(variants) + 2):]:
                 print(f"{toy} seed {seed}  {r['model']:26s} acc {r['accuracy']:.3f}  NLL {r['nll'] if r['nll'] is None else round(r['nll'], 3)}"
