@@ -5,8 +5,8 @@ of seed 100, standardized by the training set's mean and std, as `CPMM` hands th
 
 * `fit_teacher(X)` with its defaults (OT-CFM with the coupling solved in blocks of 128 rows of each batch of 256,
   60 s of steps, stopping on a held-out NLL plateau), and at the same time budget: `ot_block=256` (one assignment
-  over the whole batch, the default before: a Hungarian solve of 256 rows costs about 11 ms, seven times two of
-  128), `refine=0.5` (OT-CFM for the first half, then maximum-likelihood refinement for the other half, each phase
+  over the whole batch, the default before: on the broken circles, where both run the whole budget, the blocks
+  take about twice the steps), `refine=0.5` (OT-CFM for the first half, then maximum-likelihood refinement for the other half, each phase
   stopping on a plateau) and `objective='ml'` (FFJORD's maximum likelihood throughout, kinetic penalty 0.01,
   lr 5e-3); plain flow matching without the OT coupling was measured by this script's earlier version (commit
   e8c3612): a lower test NLL than OT-CFM on the moons only;

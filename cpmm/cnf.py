@@ -21,7 +21,8 @@ from .train import fit as train_fit, split_valid
 
 # %% auto #0
 __all__ = ['TRACES', 'OBJECTIVES', 'FIT_SECONDS', 'FIT_PATIENCE', 'FIT_EPOCH_STEPS', 'FIT_VALID', 'FIT_MIN_ROWS', 'KL_MAX_DIMS',
-           'mlp_hidden', 'CNF', 'std_normal_log_prob', 'ot_pairing', 'FlowLoss', 'fit_defaults', 'kl_to_normal']
+           'KL_NEIGHBOURS', 'mlp_hidden', 'CNF', 'std_normal_log_prob', 'ot_pairing', 'FlowLoss', 'fit_defaults',
+           'kl_to_normal']
 
 # %% ../nbs/07_cnf.ipynb #c099add1
 class _Dynamics(nn.Module):
@@ -327,9 +328,10 @@ def _from_file(cls, path:str|Path) -> CNF:
 CNF.from_file = _from_file
 
 KL_MAX_DIMS = 8   # `latent_moments` estimates KL(u₁ ‖ N(0, I)) up to this many dims (nearest neighbours lose their meaning above)
+KL_NEIGHBOURS = 5 # `kl_to_normal`'s default k
 
 def kl_to_normal(U:Tensor,  # (N, M) points, M <= KL_MAX_DIMS
-                 k:int=5,   # the neighbour whose distance estimates the density
+                 k:int=KL_NEIGHBOURS, # the neighbour whose distance estimates the density
                 ) -> float: # nats; about 0 (± 0.01 for 3,000 points in 2-D) when the rows are draws of N(0, I)
     "KL(p ‖ N(0, I)) of the distribution p of U's rows: E_p[−log N(u; 0, I)] minus p's entropy by the Kozachenko–Leonenko k-nearest-neighbour estimator."
     U = U.detach().double().cpu().numpy(); N, M = U.shape
@@ -347,4 +349,4 @@ def latent_moments(self:CNF, X:Tensor, batch_size:int=4096) -> dict:
     U = self.transform(X, torch.tensor([1.]), batch_size)[0].double()
     mean, cov = U.mean(0), torch.cov(U.T).reshape(U.shape[1], U.shape[1])
     return dict(mean_error=mean.abs().max().item(), cov_error=(cov - torch.eye(U.shape[1], dtype=U.dtype)).abs().max().item(),
-                mean=mean.tolist(), cov=cov.tolist(), kl=kl_to_normal(U) if U.shape[1] <= KL_MAX_DIMS and len(U) > 5 else None)
+                mean=mean.tolist(), cov=cov.tolist(), kl=kl_to_normal(U) if U.shape[1] <= KL_MAX_DIMS and len(U) > KL_NEIGHBOURS else None)

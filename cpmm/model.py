@@ -15,8 +15,7 @@ from sklearn.utils.validation import validate_data, check_is_fitted
 from safetensors.torch import save_file, load_file
 from .checks import check_int
 from .mfa import HierarchicalMFA
-from .cnf import CNF
-from .cnf import FIT_SECONDS
+from .cnf import CNF, FIT_SECONDS
 from .fitting import PARAMETERIZATIONS, fit_estimator, extract_mixture
 
 # %% auto #0
