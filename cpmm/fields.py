@@ -186,31 +186,45 @@ _INCREMENTS = {'euler': lambda f, t0, dt, t1, y, k1: dt * k1,      # each from t
                'midpoint': lambda f, t0, dt, t1, y, k1: dt * f(t0 + dt / 2, y + k1 * (dt / 2)),
                'rk4': _rk4}
 
-def _hermite(y0:Tensor, f0:Tensor, y1:Tensor, f1:Tensor, dt:Tensor, w:float) -> Tensor:
-    "The cubic through y0 and y1 with slopes f0 and f1 at both ends of a step of length dt, at the fraction w of the step."
+def _hermite(y0:Tensor, f0:Tensor, y1:Tensor, f1:Tensor, dt, w) -> Tensor:
+    "The cubic through y0 and y1 with slopes f0 and f1 at both ends of a step of length dt, at the fraction w of the step (dt, w: numbers or tensors broadcasting against y0)."
     return y0 + w * w * (3 - 2 * w) * (y1 - y0) + (w * (1 - w) ** 2 * dt) * f0 + (w * w * (w - 1) * dt) * f1   # exact where the state is constant
 
+def _locate(tl:list, gl:list) -> tuple[list, list]:
+    "Where each requested time of `tl` after the first lies on the grid `gl`: its grid point (w = 0 or 1), or (step k, fraction w) inside a step."
+    at, inside, k = [0], [], 0
+    for s in tl[1:]:
+        while k < len(gl) - 2 and s > gl[k + 1]: k += 1             # the first step that reaches s
+        w = (s - gl[k]) / (gl[k + 1] - gl[k])
+        if w in (0, 1): at.append(k + int(w == 1))
+        else: at.append(None); inside.append((k, w))
+    return at, inside
+
 def _fixed_solve(func, y0:Tensor, t:Tensor, method:str, step_size:float, interp:str='linear') -> Tensor:
-    "Fixed steps from t[0] on torchdiffeq's grid (the last step ends at t[-1]), the states at `t` interpolated within a step (`interp`); stacked at the end."
+    "Fixed steps from t[0] on torchdiffeq's grid (the last step ends at t[-1]), the states at `t` interpolated within a step (`interp`), all at once at the end."
     if len(t) > 1 and t[1] < t[0]:                                  # backwards in time: forwards in -t
         return _fixed_solve(lambda s, y: -func(-s, y), y0, -t, method, step_size, interp)
     n = math.ceil(((t[-1] - t[0]) / step_size + 1).item())
+    if n == 1: return torch.stack([y0] * len(t))                     # every requested time is t[0]
     grid = torch.arange(n, dtype=t.dtype, device=t.device) * step_size + t[0]
     grid[-1] = t[-1]
-    tl, gl, inc = t.tolist(), grid.tolist(), _INCREMENTS[method]
-    g, dts = grid.unbind(), grid.diff().unbind()
-    out, j, y, f0 = [y0], 1, y0, (func(g[0], y0) if n > 1 else None)
+    at, inside = _locate(t.tolist(), grid.tolist())
+    g, dts, inc = grid.unbind(), grid.diff().unbind(), _INCREMENTS[method]
+    last = interp == 'cubic' and any(k == n - 2 for k, _ in inside)  # the slope at t[-1]: only for a cubic inside the last step
+    ys, fs = [y0], [func(g[0], y0)]                                  # the states on the grid and the field there (each step's first stage)
     for k in range(n - 1):
-        y1 = y + inc(func, g[k], dts[k], g[k + 1], y, f0)
-        inner = [tl[i] for i in range(j, len(tl)) if tl[i] <= gl[k + 1]]       # the requested times this step reaches
-        # the slope at the step's end: the next step's first stage, or (last step, cubic) one more evaluation when a time lies inside
-        f1 = func(g[k + 1], y1) if k < n - 2 or (interp == 'cubic' and any(s < gl[k + 1] for s in inner)) else None
-        for s in inner:
-            w = (s - gl[k]) / (gl[k + 1] - gl[k])
-            out.append(y if w == 0 else y1 if w == 1 else y + w * (y1 - y) if interp == 'linear' else _hermite(y, f0, y1, f1, dts[k], w))
-        j += len(inner)
-        y, f0 = y1, f1
-    return torch.stack(out)
+        ys.append(ys[k] + inc(func, g[k], dts[k], g[k + 1], ys[k], fs[k]))
+        fs.append(func(g[k + 1], ys[k + 1]) if k < n - 2 or last else torch.zeros_like(y0))
+    Y = torch.stack(ys)
+    if not inside: return Y[at]
+    ks = torch.tensor([k for k, _ in inside], device=Y.device)
+    w = torch.tensor([w for _, w in inside], dtype=Y.dtype, device=Y.device).view(-1, *[1] * y0.ndim)
+    if interp == 'linear': mid = Y[ks] + w * (Y[ks + 1] - Y[ks])
+    else:
+        F = torch.stack(fs)
+        mid = _hermite(Y[ks], F[ks], Y[ks + 1], F[ks + 1], grid.diff()[ks].view_as(w).to(Y.dtype), w)
+    j = iter(range(n, n + len(inside)))                              # the interpolated rows, in order, after the grid's
+    return torch.cat([Y, mid])[[next(j) if a is None else a for a in at]]
 
 def integrate(func:nn.Module,          # the vector field, forward(t, state)
               y0,                      # the initial state: a tensor or a tuple of tensors

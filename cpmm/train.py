@@ -75,7 +75,7 @@ class Trainer:
         self.augment, self.clip, self.schedule, self.total_epochs = augment, clip, schedule, total_epochs
         self.hold_epochs, self.max_steps, self.max_seconds = hold_epochs, max_steps, max_seconds
         self.checkpoint, self.progress = (Path(checkpoint) if checkpoint else None), progress
-        self.opt = torch.optim.Adam(self.param.parameters(), lr=lr, weight_decay=weight_decay)
+        self.opt = torch.optim.Adam(self.param.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)   # multi-tensor updates: on a CPU a loop over the tensors costs more than their arithmetic
         self.base_lr = lr
         self.scheduler = schedule(self.opt) if callable(schedule) else None
         self.gen = torch.Generator().manual_seed(seed)
