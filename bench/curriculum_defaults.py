@@ -19,9 +19,14 @@ It prints the cluster accuracy on the test set (Hungarian matching; the spiral's
 the test NLL (nats per dim, lower is better), the fit seconds (the teacher's included; it is cached per toy and
 seed, so the runs after the first that use it load it), and the mean and spread over the seeds.
 
-    python bench/curriculum_defaults.py [--toys broken_circles,spiral] [--seeds 0,1,2] [--variants ...]
+    python bench/curriculum_defaults.py [--toys broken_circles,spiral] [--seeds 0,1,2] [--variants 'NAME' ...]
+        [--teacher-seconds S] [--teacher-refine F] [--out PREFIX]
 
-Writes bench/results/curriculum_defaults.{json,md}.
+`--teacher-seconds` and `--teacher-refine` give the variants with a teacher a stronger one than the default
+(`teacher_seconds=S`, `teacher_options=dict(refine=F)`: OT-CFM, then maximum likelihood for the last fraction F of
+the budget), to tell how much of the curriculum's result is the teacher's.
+
+Writes bench/results/curriculum_defaults.{json,md} (or `--out`'s).
 """
 import argparse, json, os, tempfile, time, warnings
 from pathlib import Path
@@ -48,14 +53,21 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--toys', default=','.join(CURRICULUM_TOYS))
     ap.add_argument('--seeds', default='0,1,2')
-    ap.add_argument('--variants', default=None, help='comma-separated subset of the variant names (default: all)')
+    ap.add_argument('--variants', nargs='+', default=None, help='a subset of the variant names, each quoted (default: all)')
     ap.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'curriculum_defaults'))
+    ap.add_argument('--teacher-seconds', type=float, default=None, help="the teacher's time budget (default: CPMM's `teacher_seconds`)")
+    ap.add_argument('--teacher-refine', type=float, default=None, help="fit_teacher's `refine` fraction (default: none)")
     ap.add_argument('--summarize', action='store_true', help="only rewrite the .md table from the .json of an earlier run")
     a = ap.parse_args()
     if a.summarize:
         saved = json.loads(Path(a.out).with_suffix('.json').read_text())
-        return report(saved['rows'], a.toys.split(','), saved['meta']['seeds'], saved['meta']['load_average_start'], Path(a.out))
-    variants = {k: v for k, v in VARIANTS.items() if a.variants is None or k in a.variants.split(',')}
+        return report(saved['rows'], a.toys.split(','), saved['meta']['seeds'], saved['meta']['load_average_start'], Path(a.out), saved['meta'].get('teacher'))
+    variants = {k: v for k, v in VARIANTS.items() if a.variants is None or k in a.variants}
+    if a.variants and len(variants) < len(a.variants): ap.error(f"unknown variants {sorted(set(a.variants) - set(variants))}; choose from {list(VARIANTS)}")
+    teacher = dict(**({} if a.teacher_seconds is None else dict(teacher_seconds=a.teacher_seconds)),
+                   **({} if a.teacher_refine is None else dict(teacher_options=dict(refine=a.teacher_refine))))
+    variants = {k: {**v, **(teacher if v.get('curriculum') == 'teacher' else {})} for k, v in variants.items()}
+    if teacher: print(f"the variants with a teacher: {teacher}", flush=True)
     load = os.getloadavg()[0]
     print(f"load average {load:.2f} at the start; CPMM's defaults (one thread for the MLP fields)", flush=True)
     rows, cache = [], tempfile.mkdtemp(prefix='cpmm-bench-')
@@ -85,14 +97,14 @@ def main():
             for r in rows[-(len(variants) + 2):]:
                 print(f"{toy} seed {seed}  {r['model']:26s} acc {r['accuracy']:.3f}  NLL {r['nll'] if r['nll'] is None else round(r['nll'], 3)}"
                       f"  {r['seconds']:.0f} s  {r.get('teacher_latent', '')}", flush=True)
-    report(rows, a.toys.split(','), a.seeds, load, Path(a.out))
+    report(rows, a.toys.split(','), a.seeds, load, Path(a.out), teacher)
 
 
-def report(rows, toys, seeds, load, out):
+def report(rows, toys, seeds, load, out, teacher=None):
     "Write the per-run rows and the mean ± std table."
     models = list(dict.fromkeys(r['model'] for r in rows))
     lines = [f"Curriculum with CPMM's defaults (cluster accuracy and test NLL in nats/dim, lower is better; mean ± std over seeds "
-             f"{seeds}); load {load:.2f} at the start.", "",
+             f"{seeds}); load {load:.2f} at the start." + (f" The variants with a teacher: {teacher}." if teacher else ''), "",
              "| toy | model | cluster accuracy | seeds ≥ 0.9 | test NLL | fit s |", "|---|---|---|---|---|---|"]
     summary = []
     for toy in toys:
@@ -106,7 +118,7 @@ def report(rows, toys, seeds, load, out):
             nll = f"{s['nll_mean']:.3f}" if s['nll_mean'] is not None else '—'
             lines.append(f"| {toy} | {s['model']} | {s['accuracy_mean']:.3f} ± {s['accuracy_std']:.3f} | {s['n_ge_09']}/{s['n']} | {nll} | {s['seconds_mean']:.0f} |")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix('.json').write_text(json.dumps(dict(meta=dict(load_average_start=load, seeds=seeds), rows=rows, summary=summary), indent=1))
+    out.with_suffix('.json').write_text(json.dumps(dict(meta=dict(load_average_start=load, seeds=seeds, teacher=teacher or {}), rows=rows, summary=summary), indent=1))
     out.with_suffix('.md').write_text('\n'.join(lines) + '\n')
     print('\n'.join(lines))
 
