@@ -21,7 +21,7 @@ sees what the moments cannot: standardized data that the flow has not moved at a
 covariance near I; the KL of the test points themselves (u_1 = x, a flow that does nothing) is printed beside it. Targets (issue 14): mean within
 0.1, covariance within 0.15, NLL within 0.05 nats of the GMM, in <= 60 s on one thread.
 
-    python bench/teacher_toys.py [--seconds 60] [--toys eight_gaussians,moons,broken_circles,spiral]
+    python bench/teacher_toys.py [--seconds 60] [--toys eight_gaussians,moons,broken_circles,spiral] [--runs 'NAME' ...] [--out PREFIX]
 
 Writes bench/results/teacher_toys.{json,md}.
 """
@@ -48,12 +48,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--seconds', type=float, default=60.)
     ap.add_argument('--toys', default=','.join(TOY))
-    ap.add_argument('--runs', default=None, help='comma-separated subset of the run names (default: all)')
+    ap.add_argument('--runs', nargs='+', default=None, help='a subset of the run names, each quoted (default: all)')
     ap.add_argument('--out', default=str(Path(__file__).parent / 'results' / 'teacher_toys'))
     a = ap.parse_args()
     torch.set_num_threads(1)
     load = os.getloadavg()[0]
-    runs = {k: v for k, v in RUNS.items() if a.runs is None or k in a.runs.split(',')}
+    runs = {k: v for k, v in RUNS.items() if a.runs is None or k in a.runs}
+    if a.runs and len(runs) < len(a.runs): ap.error(f"unknown runs {sorted(set(a.runs) - set(runs))}; choose from {list(RUNS)}")
     rows = []
     print(f"one thread; load average {load:.2f} at the start; time budget {a.seconds} s of training steps")
     for name in a.toys.split(','):
