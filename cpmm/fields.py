@@ -209,7 +209,8 @@ def _fixed_solve(func, y0:Tensor, t:Tensor, method:str, step_size:float, interp:
     grid = torch.arange(n, dtype=t.dtype, device=t.device) * step_size + t[0]
     grid[-1] = t[-1]
     at, inside = _locate(t.tolist(), grid.tolist())
-    g, dts, inc = grid.unbind(), grid.diff().unbind(), _INCREMENTS[method]
+    dt, inc = grid.diff(), _INCREMENTS[method]
+    g, dts = grid.unbind(), dt.unbind()
     last = interp == 'cubic' and any(k == n - 2 for k, _ in inside)  # the slope at t[-1]: only for a cubic inside the last step
     ys, fs = [y0], [func(g[0], y0)]                                  # the states on the grid and the field there (each step's first stage)
     for k in range(n - 1):
@@ -222,7 +223,7 @@ def _fixed_solve(func, y0:Tensor, t:Tensor, method:str, step_size:float, interp:
     if interp == 'linear': mid = Y[ks] + w * (Y[ks + 1] - Y[ks])
     else:
         F = torch.stack(fs)
-        mid = _hermite(Y[ks], F[ks], Y[ks + 1], F[ks + 1], grid.diff()[ks].view_as(w).to(Y.dtype), w)
+        mid = _hermite(Y[ks], F[ks], Y[ks + 1], F[ks + 1], dt[ks].view_as(w).to(Y.dtype), w)
     j = iter(range(n, n + len(inside)))                              # the interpolated rows, in order, after the grid's
     return torch.cat([Y, mid])[[next(j) if a is None else a for a in at]]
 
