@@ -3,7 +3,7 @@
 For each data set and seed, every model is fitted to the same training split and scored on the same held-out test
 split (all features standardized with the training split's mean and std, tables first dequantized by uniform noise
 of one step of each feature's resolution):
-  - `CPMM(C, 25)` with every other setting at its default (the rank R too: `rank='auto'`, `cpmm.fitting.auto_rank`),
+  - `CPMM(C, 25)` with every other setting at its default (the rank R too: `rank='auto'`, chosen on held-out rows by `cpmm.fitting.select_rank`),
     and the direct MFA with the same C·25 components (`parameterization='direct'`), unsupervised; `CPMMClassifier(25)`
     for the supervised accuracy;
   - `GaussianMixture` full and diag with K = C and K = C·25, `reg_covar` chosen on a validation fifth of the training

@@ -71,7 +71,7 @@ def _model_line(est:CPMM, M:int) -> str:
     cur = (f"curriculum: a teacher flow (until its held-out NLL stops improving, at most {budget}), then {p['n_spaces']} spaces from its latent space "
            f"to the data, {per}, then up to {p['epochs']} epochs on the data" if p['curriculum'] is not None
            else f"no curriculum (opt-in: --curriculum), up to {p['epochs']} epochs on the data")
-    return (f"model: CPMM, C = {p['n_clusters']} clusters x G = {p['n_components']} components, rank R = {p['rank'] if p['rank'] != 'auto' else 'auto (from the training rows: cpmm.fitting.auto_rank)'}, "
+    return (f"model: CPMM, C = {p['n_clusters']} clusters x G = {p['n_components']} components, rank R = {p['rank'] if p['rank'] != 'auto' else 'auto (chosen on held-out rows: cpmm.fitting.select_rank)'}, "
             f"M = {M}, init {p['init']!r}, {p['net']} ODE; {cur}; {stop}; {p['device']}, seed {p['random_state']}")
 
 def _fit(data:str, out:str, labels=None, train_size=None, test_size=None, test_fraction=0.2, n_clusters=None, n_components=None,

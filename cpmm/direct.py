@@ -77,15 +77,16 @@ def config(self:Parameterization) -> dict:
 @patch
 def pseudotimes(self:Parameterization,
                 n:int|None=None,      # how many; `n_components` by default
-                train:bool=False,     # sorted uniform draws (training) instead of an even grid
+                train:bool=False,     # stratified uniform draws (training) instead of an even grid
                 generator:torch.Generator|None=None, # randomness for the draws
                ) -> Tensor:           # (n,) ascending, in [0, 1], on the module's device
-    "Pseudotimes: sorted uniform draws when training, `torch.linspace(0, 1, n)` otherwise."
+    "Pseudotimes: one uniform draw in each of n equal slices of [0, 1] when training (ascending), `torch.linspace(0, 1, n)` otherwise."
     n = self.n_components if n is None else check_int(n, 'n', 1)
     like = self.log_eta
     if not train: return torch.linspace(0, 1, n, dtype=like.dtype, device=like.device)
     dev = like.device if generator is None else generator.device
-    return torch.rand(n, generator=generator, device=dev, dtype=like.dtype).sort().values.to(like.device)
+    u = torch.rand(n, generator=generator, device=dev, dtype=like.dtype)
+    return ((torch.arange(n, device=dev, dtype=like.dtype) + u) / n).to(like.device)
 
 # %% ../nbs/03_direct.ipynb #1791d924
 @patch

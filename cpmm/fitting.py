@@ -10,22 +10,24 @@ import numpy as np
 import torch
 from torch import Tensor
 from .checks import check_int, check_real, check_choice
-from .mfa import HierarchicalMFA
-from .direct import Parameterization, DirectMFA
+from .mfa import MFA, HierarchicalMFA
+from .direct import Parameterization, DirectMFA, KMeansFAInit, feature_variance
 from .node import NodeMFA
 from .train import fit as train_fit, num_threads, default_threads
 from .cnf import CNF
 from .curriculum import fit_teacher, compute_spaces, curriculum_fit, GaussianSpaces, check_teacher, normal_draws
 
 # %% auto #0
-__all__ = ['PARAMETERIZATIONS', 'INITS', 'RANKS', 'PATH_MAX_DIMS', 'SPREAD', 'CURRICULA', 'LR_BATCH', 'DEFAULT_LR', 'PATH_LR',
-           'CURRICULUM_LR', 'MLP_SOLVER', 'MIN_EPOCH_STEPS', 'MIN_SPACE_STEPS', 'CURRICULUM_CLIP', 'IMAGE_SETTINGS',
-           'auto_rank', 'scaled_lr', 'space_epochs', 'resolve', 'build', 'fit_estimator', 'extract_mixture']
+__all__ = ['PARAMETERIZATIONS', 'INITS', 'RANKS', 'RANK_GAIN', 'PATH_MAX_DIMS', 'SPREAD', 'CURRICULA', 'LR_BATCH', 'DEFAULT_LR',
+           'PATH_LR', 'CURRICULUM_LR', 'MLP_SOLVER', 'MIN_EPOCH_STEPS', 'MIN_SPACE_STEPS', 'CURRICULUM_CLIP',
+           'IMAGE_SETTINGS', 'auto_rank', 'rank_candidates', 'select_rank', 'scaled_lr', 'space_epochs', 'resolve',
+           'build', 'fit_estimator', 'extract_mixture']
 
 # %% ../nbs/09a_fitting.ipynb #05cd59f8
 PARAMETERIZATIONS = {'ode': NodeMFA, 'direct': DirectMFA}
 INITS = ('auto', 'kmeans', 'kmeans_fa', 'path', 'random', 'standard_normal', 'tiling')   # 'tiling': the 'auto' start fitted to draws of N(0, I), not to the data
-RANKS = ('auto',)            # besides a non-negative integer R; 'auto': `auto_rank` of the training data
+RANKS = ('auto',)            # besides a non-negative integer R; 'auto': `select_rank` on the held-out rows (`auto_rank` without them)
+RANK_GAIN = 0.01             # rank='auto': a doubled rank must lower the start's held-out NLL by at least this many nats per feature
 PATH_MAX_DIMS = 3             # init='auto' of the MLP ODE: 'path' (paths through the data) up to this many features, 'kmeans_fa' above
 SPREAD = 0.3                  # the ODE's k-means start: scale of the redrawn vector field (`NodeMFA.init_from_data(spread=...)`)
 CURRICULA = ('teacher', 'gaussian')   # besides None (no curriculum) and a fitted `cpmm.cnf.CNF` (the teacher to use)
@@ -49,6 +51,40 @@ def auto_rank(N:int, # training points
              ) -> int:
     "`rank='auto'`: the largest R with M·(R + 1) covariance parameters per component at most N/C, clipped to [1, M − 1] (0 for M = 1)."
     return int(min(M - 1, max(1, N // (C * M) - 1)))
+
+def rank_candidates(M:int,     # features
+                    n_min:int, # training rows of the smallest cluster (class)
+                   ) -> list[int]:
+    "The ranks `select_rank` tries: 1, 2, 4, ... and the largest, M − 1, none above n_min − 2 (a factor analyser of rank R needs R + 2 rows); [0] for M = 1."
+    top = max(1, min(M - 1, n_min - 2))
+    if M == 1: return [0]
+    out = [1]
+    while out[-1] * 2 < top: out.append(out[-1] * 2)
+    return out + ([top] if top > out[-1] else [])
+
+def select_rank(Z:np.ndarray,         # (N, M) standardized training rows
+                y:np.ndarray|None,    # (N,) class codes 0..C-1 (one analyser per class), or None (k-means clusters)
+                Zv:np.ndarray,        # (V, M) held-out rows
+                C:int,                # clusters (classes)
+                seed:int=0,           # seeds the k-means, as the 'kmeans_fa' start
+                log_d_min:float=-10., # floor on log d, as the estimator's
+               ) -> tuple[int, dict]: # (the rank, {R: held-out NLL per feature of the start of rank R})
+    "`rank='auto'`: the rank of the 'kmeans_fa' start (one factor analyser per cluster) whose doubling stopped paying `RANK_GAIN` nats per feature on the held-out rows."
+    Z, Zv = np.asarray(Z, np.float64), np.asarray(Zv, np.float64)
+    init, rng, M = KMeansFAInit(), np.random.RandomState(seed), Z.shape[1]
+    groups = [g for g in init.groups(Z, y, C, rng) if len(g)]
+    var_all, sizes = Z.var(0), np.array([len(g) for g in groups], np.float64)
+    mu = torch.from_numpy(np.stack([Z[g].mean(0) for g in groups]))
+    log_pi, Zv_t = torch.from_numpy(np.log(sizes / sizes.sum())), torch.from_numpy(Zv)
+    scores, best = {}, None
+    for R in rank_candidates(M, int(sizes.min())):
+        fits = [init.local(Z[g], feature_variance(Z[g], var_all), R, rng) for g in groups]
+        A = torch.from_numpy(np.stack([a for a, _ in fits]))
+        log_d = torch.from_numpy(np.maximum(np.stack([d for _, d in fits]), log_d_min))
+        scores[R] = float(-MFA(mu, A, log_d, log_pi).log_prob(Zv_t).mean()) / M
+        if best is not None and not scores[best] - scores[R] >= RANK_GAIN: break
+        best = R
+    return best, scores
 
 def scaled_lr(lr:float,    # a default rate, given for batches of `LR_BATCH`
               batch:int,   # the batch size used
@@ -222,6 +258,10 @@ def fit_estimator(est,                  # a `CPMM` or `CPMMClassifier`: its sett
     pick = lambda rows: (Z[rows], yt[rows] if yt is not None else None)
     valid = pick(va_rows) if len(va_rows) else None
     with num_threads(s['threads']):
+        est.rank_scores_ = None                                                          # rank='auto' with held-out rows: chosen on them
+        if isinstance(est.rank, str) and valid is not None:
+            s['rank'], est.rank_scores_ = select_rank(Z[tr_rows].numpy(), None if y is None else np.asarray(y)[tr_rows], valid[0].numpy(),
+                                                      C, s['seed'], est.log_d_min)
         with torch.random.fork_rng(devices=[] if est.device == 'cpu' else None):    # the caller's random state is left alone
             best = None
             for r in range(s['n_init']):

@@ -192,7 +192,7 @@ def test_ctrl_c_is_one_line_and_exit_130(table, tmp_path, capsys, monkeypatch):
     lines = out.splitlines()                                         # what the command said before training started
     assert any(l.startswith('data: ') and '96 training / 24 test samples, M = 3 features' in l and '24 of the 120 rows held out' in l
                for l in lines), out
-    assert any(l.startswith('model: CPMM, C = 2 clusters x G = 25 components, rank R = auto (from the training rows') and 'no curriculum' in l
+    assert any(l.startswith('model: CPMM, C = 2 clusters x G = 25 components, rank R = auto (chosen on held-out rows') and 'no curriculum' in l
                and 'up to 200 epochs' in l and 'early stopping after 10 epochs' in l for l in lines), out
     assert lines[-1].startswith('training: ')
 
