@@ -258,8 +258,8 @@ def fit_estimator(est,                  # a `CPMM` or `CPMMClassifier`: its sett
     pick = lambda rows: (Z[rows], yt[rows] if yt is not None else None)
     valid = pick(va_rows) if len(va_rows) else None
     with num_threads(s['threads']):
-        est.rank_scores_ = None                                                          # rank='auto' with held-out rows: chosen on them
-        if isinstance(est.rank, str) and valid is not None:
+        est.rank_scores_ = None                                                          # rank='auto' of an MLP field with held-out rows: chosen on them
+        if isinstance(est.rank, str) and valid is not None and est.net == 'mlp':
             s['rank'], est.rank_scores_ = select_rank(Z[tr_rows].numpy(), None if y is None else np.asarray(y)[tr_rows], valid[0].numpy(),
                                                       C, s['seed'], est.log_d_min)
         with torch.random.fork_rng(devices=[] if est.device == 'cpu' else None):    # the caller's random state is left alone

@@ -46,7 +46,7 @@ class CPMM(DensityMixin, ClusterMixin, BaseEstimator):
     def __init__(self,
                  n_clusters:int=10,        # C: trajectories, one per cluster
                  n_components:int=25,      # G: components extracted per trajectory
-                 rank='auto',              # R: rank of each component's low-rank covariance (0: diagonal); 'auto': `select_rank` on held-out rows (fitted: `rank_`, `rank_scores_`)
+                 rank='auto',              # R: rank of each component's low-rank covariance (0: diagonal); 'auto': `select_rank` on held-out rows (net='mlp'; else `auto_rank`; fitted: `rank_`, `rank_scores_`)
                  *,
                  parameterization:str='ode', # 'ode' (the CPMM) or 'direct' (independent components, the MFA baseline)
                  net:str='mlp',            # vector field of the ODE: 'mlp' (tables) or 'conv' (images)

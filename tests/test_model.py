@@ -73,6 +73,16 @@ def test_images_accepted_as_nchw():
     assert np.array_equal(m.score_samples(X), m.score_samples(X.reshape(40, 16)))
 
 
+def test_rank_auto_is_chosen_on_held_out_rows_for_the_mlp_field_only():
+    "rank='auto': `select_rank` for the MLP field (its scores kept), the count rule `auto_rank` for the conv field of images."
+    from cpmm.fitting import auto_rank
+    X = np.random.default_rng(0).normal(size=(200, 1, 4, 4)).astype(np.float32)
+    conv = CPMM(2, 2, epochs=0, image_shape=(1, 4, 4), net='conv').fit(X)
+    assert conv.rank_scores_ is None and conv.rank_ == auto_rank(180, 16, 2)
+    mlp = CPMM(2, 2, epochs=0).fit(X.reshape(200, 16))
+    assert mlp.rank_ in mlp.rank_scores_ and list(mlp.rank_scores_)[0] == 1
+
+
 def test_pipeline_and_search():
     from sklearn.datasets import load_iris
     from sklearn.decomposition import PCA
