@@ -9,7 +9,9 @@ A data set that is not installed (and not in `--data`) is skipped with a message
 
 Per data set (data and preprocessing as `bench/curriculum_images.py`, via `bench/common.py`: dequantize, logit with
 alpha 1e-6, train seed 0 / test seed 1, bits/dim in pixel space, Hungarian cluster accuracy), in stages:
-1. teacher: `cpmm.curriculum.fit_teacher` (MLP field of 1024 units, OT-CFM flow matching, batch 256) with its own
+1. teacher: `cpmm.curriculum.fit_teacher(X, image_shape=(1, 28, 28))`, the image flow's defaults (the U-Net field
+   `cpmm.fields.FlowUNet`, OT-CFM flow matching, batch 64, early stopping on the held-out flow-matching loss; see
+   `bench/image_teacher.py` for what it reaches on a CPU) with its own
    budget: at most `--teacher-steps` steps and its share of the wall time, stopping earlier on a held-out plateau;
    its held-out NLL and latent moments are recorded;
 2. spaces: `cpmm.curriculum.compute_spaces`, `--n-spaces` of them (the paper's 51), `dtype='auto'` (float16 when over 1 GiB,
@@ -37,7 +39,7 @@ STAGES = {'teacher': 0.15, 'spaces': 0.10, 'cpmm': 0.60, 'gmm': 0.15}
 # The CPMM's settings beside IMAGE_SETTINGS and the estimator's defaults (see the docstring, stage 3).
 RUN = dict(standardize=False, validation_fraction=None, log_d_min=-6.)
 # --small: a smoke test of every stage in seconds on one CPU core (a narrower, coarser ODE and teacher; not a result)
-SMALL = dict(train_size=300, test_size=200, n_spaces=3, finetune=1, teacher_steps=4, teacher=dict(hidden=64),
+SMALL = dict(train_size=300, test_size=200, n_spaces=3, finetune=1, teacher_steps=4, teacher=dict(hidden=8, depth=1),
              settings=dict(n_components=3, rank=2, batch_size=100, epochs_per_space=1, node_options=dict(method='euler', step_size=0.5, hidden=8)))
 
 
@@ -97,7 +99,8 @@ def fit_teacher_budgeted(X, seconds:float, max_steps:int, seed:int, cache, devic
     "The teacher within `fit_teacher`'s own budget: at most `max_steps` steps and `seconds` of them, stopping earlier on a held-out plateau; (flow, info)."
     from cpmm.curriculum import fit_teacher
     t = time.perf_counter()
-    flow = fit_teacher(X, steps=max_steps, max_seconds=seconds, seed=seed, cache=cache, progress=False, device=device, **options)
+    flow = fit_teacher(X, steps=max_steps, max_seconds=seconds, seed=seed, cache=cache, progress=False, device=device,
+                       **{'image_shape': (1, 28, 28), **options})
     steps = flow.history[-1]['step']
     info = dict(steps=steps, max_steps=max_steps, probe_seconds_per_step=sum(r['seconds'] for r in flow.history) / max(steps, 1),
                 seconds=time.perf_counter() - t, fit_seconds=time.perf_counter() - t, train_fm=flow.history[-1].get('train_fm'),

@@ -10,19 +10,20 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 from pathlib import Path
+from typing import Callable
 import torch
 from torch import nn, Tensor
 from fastcore.basics import patch
 from .checks import check_choice, check_int, check_real, as_float
-from .fields import ACTIVATIONS, NOISES, SOLVERS, FlowMLP, FlowConv, conv_shape, divergence, hutchinson_noise, integrate
+from .fields import ACTIVATIONS, NOISES, SOLVERS, FlowMLP, FlowUNet, conv_shape, divergence, hutchinson_noise, integrate
 from .objectives import Objective
 from .checkpoint import read_checkpoint, atomic_save
 from .train import fit as train_fit, split_valid
 
 # %% auto #0
-__all__ = ['TRACES', 'OBJECTIVES', 'FIT_SECONDS', 'FIT_PATIENCE', 'FIT_EPOCH_STEPS', 'FIT_VALID', 'FIT_MIN_ROWS', 'KL_MAX_DIMS',
-           'KL_NEIGHBOURS', 'mlp_hidden', 'CNF', 'std_normal_log_prob', 'ot_pairing', 'FlowLoss', 'fit_defaults',
-           'kl_to_normal']
+__all__ = ['TRACES', 'OBJECTIVES', 'SCORES', 'FIT_SECONDS', 'FIT_PATIENCE', 'FIT_EPOCH_STEPS', 'FIT_VALID', 'FIT_MIN_ROWS',
+           'IMAGE_CHECK_ROWS', 'KL_MAX_DIMS', 'KL_NEIGHBOURS', 'mlp_hidden', 'CNF', 'std_normal_log_prob', 'ot_pairing',
+           'FlowLoss', 'fit_defaults', 'kl_to_normal']
 
 # %% ../nbs/07_cnf.ipynb #c099add1
 class _Dynamics(nn.Module):
@@ -51,10 +52,10 @@ class CNF(nn.Module):
     "An FFJORD continuous normalizing flow: u₀ = x flows along g(u, s) to u₁ ~ N(0, I) as s goes 0 → 1."
     def __init__(self,
                  n_dims:int,                   # M, the data dimension (c·h·w for images)
-                 hidden:int|None=None,         # units (MLP: `mlp_hidden(n_dims)`) or channels (conv, default 32) per hidden layer
-                 depth:int=3,                  # hidden layers of the vector field
-                 activation:str|None=None,     # one of `ACTIVATIONS`; default 'tanh' (MLP), 'softplus' (conv)
-                 image_shape:tuple|None=None,  # (c, h, w): use the conv field on images flattened to (N, c·h·w)
+                 hidden:int|None=None,         # units per hidden layer (MLP: `mlp_hidden(n_dims)`) or the U-Net's top channels (images: 32)
+                 depth:int|None=None,          # hidden layers (MLP: 3) or the U-Net's halvings of the resolution (images: 2)
+                 activation:str|None=None,     # one of `ACTIVATIONS`; default 'tanh' (MLP), 'silu' (U-Net)
+                 image_shape:tuple|None=None,  # (c, h, w): use the U-Net field on images flattened to (N, c·h·w)
                  trace:str='auto',             # 'exact', 'hutchinson', or 'auto': exact when n_dims <= exact_max_dims
                  exact_max_dims:int=8,         # the 'auto' threshold
                  noise:str='rademacher',       # Hutchinson noise: 'rademacher' or 'gaussian'
@@ -68,10 +69,10 @@ class CNF(nn.Module):
         super().__init__()
         self.n_dims = check_int(n_dims, 'n_dims', 1)
         self.image_shape = None if image_shape is None else conv_shape(image_shape, self.n_dims)
-        net = 'mlp' if self.image_shape is None else 'conv'
+        net = 'mlp' if self.image_shape is None else 'unet'
         hidden = check_int(hidden if hidden is not None else (mlp_hidden(self.n_dims) if net == 'mlp' else 32), 'hidden', 1)
-        depth = check_int(depth, 'depth', 0)
-        activation = activation if activation is not None else ('tanh' if net == 'mlp' else 'softplus')
+        depth = check_int(depth if depth is not None else (3 if net == 'mlp' else 2), 'depth', 0)
+        activation = activation if activation is not None else ('tanh' if net == 'mlp' else 'silu')
         check_choice('activation', activation, ACTIVATIONS); check_choice('method', method, SOLVERS)
         check_choice('trace', trace, TRACES); check_choice('noise', noise, NOISES)
         self.exact_max_dims = check_int(exact_max_dims, 'exact_max_dims', 0)
@@ -84,7 +85,7 @@ class CNF(nn.Module):
         self.trace, self.noise, self.method, self.adjoint = trace, noise, method, bool(adjoint)
         self.net = 'custom' if field is not None else net
         self.field = field if field is not None else (
-            FlowMLP(self.n_dims, hidden, depth, activation) if net == 'mlp' else FlowConv(self.image_shape, hidden, depth, activation))
+            FlowMLP(self.n_dims, hidden, depth, activation) if net == 'mlp' else FlowUNet(self.image_shape, hidden, depth, activation))
         self.config = dict(n_dims=self.n_dims, hidden=hidden, depth=depth, activation=activation, net=self.net,
                            image_shape=self.image_shape, trace=trace, noise=noise, method=method)
         self.history, self.nfe = [], 0
@@ -213,12 +214,16 @@ def ot_pairing(x:Tensor,              # (B, M) data
     cols = [torch.from_numpy(linear_sum_assignment((torch.cdist(x[i:i + b], z[i:i + b]) ** 2).numpy())[1]) + i for i in range(0, n, b)]
     return torch.cat(cols)
 
+SCORES = ('nll', 'fm')   # what early stopping watches on held-out data: the NLL, or the flow-matching loss with fixed draws
+
 class FlowLoss(Objective):
-    "A `CNF`'s training objective for `cpmm.train.Trainer`: 'ml' (−log p [+ kinetic·energy]), 'fm' (flow matching) or 'otfm' (flow matching with minibatch OT coupling); scored by the held-out NLL."
-    def __init__(self, objective:str='ml', kinetic:float=0., ot_block:int|None=None):
+    "A `CNF`'s training objective for `cpmm.train.Trainer`: 'ml' (−log p [+ kinetic·energy]), 'fm' (flow matching) or 'otfm' (flow matching with minibatch OT coupling); scored on held-out data by the NLL or (`score='fm'`) the flow-matching loss."
+    def __init__(self, objective:str='ml', kinetic:float=0., ot_block:int|None=None, score:str='nll'):
         self.objective, self.kinetic = check_choice('objective', objective, OBJECTIVES), check_real(kinetic, 'kinetic', 0.)
         self.ot_block = None if ot_block is None else check_int(ot_block, 'ot_block', 1)
         self.name = 'nll' if objective == 'ml' else 'fm'
+        self.valid_name = check_choice('score', score, SCORES)
+        if score == 'fm' and objective == 'ml': raise ValueError("score='fm' scores a flow-matching objective; objective='ml' is scored by the NLL.")
 
     def check(self, model):
         if not isinstance(model, CNF): raise ValueError(f"FlowLoss trains a cpmm.cnf.CNF, got {type(model).__name__}.")
@@ -230,15 +235,27 @@ class FlowLoss(Objective):
             lp, k = flow._log_prob(x, g, kinetic=self.kinetic > 0)
             nll = -lp.sum()
             return (nll + self.kinetic * k.sum() if self.kinetic > 0 else nll) / B, nll.detach()
-        t = torch.rand(B, generator=g, dtype=x.dtype)
-        z = torch.randn(x.shape, generator=g, dtype=x.dtype)
-        if self.objective == 'otfm': z = z[ot_pairing(x, z, self.ot_block)]
-        x, _ = tr.shard(x); z, _ = tr.shard(z); t = tr.shard(t[:, None])[0][:, 0]
-        ut = (1 - t[:, None]) * x + t[:, None] * z
-        se = ((flow.field(t, ut) - (z - x)) ** 2).sum(1).sum()
+        se = self._squared_error(flow, x, g, tr.shard)
         return se / B, se.detach()
 
-    def evaluate(self, tr, X, y=None): return tr.param.nll(X, generator=tr.gen)
+    def _squared_error(self, flow:CNF, x:Tensor, g:torch.Generator, shard:Callable|None=None) -> Tensor:
+        "Σ ‖g(u_t, t) − (z − x)‖² over the rows of x, with t, z (OT-paired for 'otfm') drawn from `g` for the whole batch, then `shard`ed."
+        t = torch.rand(len(x), generator=g, dtype=x.dtype)
+        z = torch.randn(x.shape, generator=g, dtype=x.dtype)
+        if self.objective == 'otfm': z = z[ot_pairing(x, z, self.ot_block)]
+        if shard is not None: x, _ = shard(x); z, _ = shard(z); t = shard(t[:, None])[0][:, 0]
+        else: x, z, t = (v.to(flow.device, flow.dtype) for v in (x, z, t))
+        ut = (1 - t[:, None]) * x + t[:, None] * z
+        return ((flow.field(t, ut) - (z - x)) ** 2).sum(1).sum()
+
+    @torch.no_grad()
+    def fm_loss(self, flow:CNF, X:Tensor, batch_size:int=256, seed:int=0) -> float:
+        "The mean flow-matching loss per row of X with draws fixed by `seed`: the same every call for the same flow, so epochs compare."
+        g, X = torch.Generator().manual_seed(seed), flow.as_data(X).cpu()
+        return sum(self._squared_error(flow, xb, g).item() for xb in X.split(batch_size)) / len(X)
+
+    def evaluate(self, tr, X, y=None):
+        return tr.param.nll(X, generator=tr.gen) if self.valid_name == 'nll' else self.fm_loss(tr.param, X, tr.batch_size)
 
 # %% ../nbs/07_cnf.ipynb #37f089bf
 FIT_SECONDS = 60.     # `fit` with neither `epochs` nor `max_steps`: the time budget of its training steps
@@ -247,8 +264,11 @@ FIT_EPOCH_STEPS = 50  # `epochs=None`: an epoch is at least this many steps (sma
 FIT_VALID = 0.1       # `valid=None`: the fraction of X held out to watch the training (when X has at least `FIT_MIN_ROWS` rows)
 FIT_MIN_ROWS = 20     # fewer rows than this are all trained on, with nothing held out
 
-def fit_defaults(n_dims:int) -> dict:
-    "`fit`'s objective, learning rate, batch size and OT block for `n_dims`-dimensional data (measured in `cpmm.curriculum`)."
+IMAGE_CHECK_ROWS = 1000  # an image flow's latent moments and final held-out NLL use at most this many rows (a solve costs seconds per hundred images)
+
+def fit_defaults(n_dims:int, image:bool=False) -> dict:
+    "`fit`'s objective, learning rate, batch size and OT block for `n_dims`-dimensional data, or images (the U-Net; measured in `cpmm.curriculum` and `bench/image_teacher.py`)."
+    if image: return dict(objective='otfm', lr=2e-4, batch_size=64, ot_block=None)
     return dict(objective='otfm', lr=3e-3 if n_dims <= 8 else 1e-3, batch_size=256, ot_block=128)
 
 @patch
@@ -267,21 +287,24 @@ def fit(self:CNF,
         weight_decay:float=0.,           # Adam weight decay
         kinetic:float=0.,                # weight of the kinetic-energy penalty ∫‖g‖² ds (objective 'ml'; RNODE)
         ot_block:int|None=None,          # objective 'otfm': the OT coupling is solved within blocks of this many rows of a batch; None: `fit_defaults`
-        patience:int|None=FIT_PATIENCE,  # with held-out data: stop after this many epochs without a better held-out NLL, keeping the best epoch; None: keep the last
+        patience:int|None=FIT_PATIENCE,  # with held-out data: stop after this many epochs without a better held-out score, keeping the best epoch; None: keep the last
+        score:str|None=None,             # the held-out score early stopping watches: 'nll', or 'fm' (the flow-matching loss, fixed draws); None: 'fm' for image flows, else 'nll' 
         max_seconds:float|None=None,     # time budget of the training steps (counting a resumed run's); None: `FIT_SECONDS` when neither `epochs` nor `max_steps` bounds the run
         max_steps:int|None=None,         # step budget (counting a resumed run's)
         schedule=None,                   # None, or `optimizer -> torch.optim.lr_scheduler.LRScheduler`, stepped every epoch
        ) -> CNF:
-    "Train the flow on X with `cpmm.train.fit` until its held-out NLL stops improving or its budget is spent; sets `history`, `best_epoch`, `valid_nll_`, `latent_` and returns self."
+    "Train the flow on X with `cpmm.train.fit` until its held-out score stops improving or its budget is spent; sets `history`, `best_epoch`, `valid_nll_`, `latent_` and returns self."
     X = self.as_data(X)
     if len(X) == 0: raise ValueError("`X` is empty; fit needs at least one row.")
-    d = fit_defaults(self.n_dims)
+    d, image = fit_defaults(self.n_dims, self.image_shape is not None), self.image_shape is not None
     if epochs is not None: epochs = check_int(epochs, 'epochs', 0)
     batch_size = check_int(d['batch_size'] if batch_size is None else batch_size, 'batch_size', 1)
     seed = check_int(seed, 'seed')
     lr, weight_decay = check_real(d['lr'] if lr is None else lr, 'lr', 0.), check_real(weight_decay, 'weight_decay', 0.)
     if lr == 0: raise ValueError("`lr` must be positive.")
-    loss = FlowLoss(d['objective'] if objective is None else objective, kinetic, d['ot_block'] if ot_block is None else ot_block)
+    objective = d['objective'] if objective is None else objective
+    score = score if score is not None else ('fm' if image and objective != 'ml' else 'nll')
+    loss = FlowLoss(objective, kinetic, d['ot_block'] if ot_block is None else ot_block, score)
     if resume and checkpoint is None: raise ValueError("resume=True needs a `checkpoint` path.")
     if valid is not None:
         valid = self.as_data(valid, 'valid')
@@ -289,6 +312,7 @@ def fit(self:CNF,
     elif validation_fraction is not None and len(X) >= FIT_MIN_ROWS:
         (X, _), (valid, _) = split_valid(X, None, check_real(validation_fraction, 'validation_fraction', 0., 1., lo_open=True, hi_open=True), seed)
     seen = X if valid is None else torch.cat([X, valid])          # the data it was given, for the latent moments
+    if image: seen = seen[torch.randperm(len(seen), generator=torch.Generator().manual_seed(seed))[:IMAGE_CHECK_ROWS]]
     if epochs is None:                                            # open-ended: epochs of at least FIT_EPOCH_STEPS steps, and a budget
         X = X.repeat(math.ceil(FIT_EPOCH_STEPS * min(batch_size, len(X)) / len(X)), 1)
         if max_seconds is None and max_steps is None: max_seconds = FIT_SECONDS
@@ -297,8 +321,10 @@ def fit(self:CNF,
                    progress=progress, seed=seed, max_seconds=max_seconds, max_steps=max_steps, schedule=schedule,
                    device=self.device)
     self.history, self.best_epoch = tr.history, tr.best_epoch
-    self.valid_nll_ = min([r['valid_nll'] for r in self.history if 'valid_nll' in r], default=float('nan'))
     self.eval()
+    nlls = [r['valid_nll'] for r in self.history if 'valid_nll' in r]
+    if nlls or valid is None: self.valid_nll_ = min(nlls, default=float('nan'))
+    else: self.valid_nll_ = self.nll(valid[:IMAGE_CHECK_ROWS] if image else valid, generator=torch.Generator().manual_seed(seed))   # scored by 'fm': the NLL once, at the end
     self.latent_ = self.latent_moments(seen)
     return self
 
@@ -307,7 +333,7 @@ def save(self:CNF, path:str|Path):
     "Write the flow (weights, config, solver, history) atomically, as `load` and `CNF.from_file` read it."
     atomic_save(dict(param=self.state_dict(), param_class='CNF', param_config=self.config, history=self.history,
                       solver=dict(rtol=self.rtol, atol=self.atol, step_size=self.step_size, adjoint=self.adjoint, exact_max_dims=self.exact_max_dims),
-                      latent=getattr(self, 'latent_', None)), path)
+                      latent=getattr(self, 'latent_', None), valid_nll=getattr(self, 'valid_nll_', None)), path)
 
 @patch
 def load(self:CNF, path:str|Path) -> CNF:
@@ -317,6 +343,7 @@ def load(self:CNF, path:str|Path) -> CNF:
     if s.get('latent') is not None: self.latent_ = s['latent']
     nlls = [r['valid_nll'] for r in self.history if 'valid_nll' in r]
     if nlls: self.valid_nll_ = min(nlls)
+    elif s.get('valid_nll') is not None: self.valid_nll_ = s['valid_nll']
     return self
 
 @classmethod

@@ -81,7 +81,7 @@ def fit_teacher(X:Tensor,                     # (N, M) training data (or images 
     fit_keys = {'batch_size', 'lr', 'objective', 'weight_decay', 'kinetic', 'ot_block', 'refine'}
     if 'epochs' in options: raise ValueError("Give the teacher's length as `steps` or `max_seconds`, not `epochs`.")
     cnf_kw = {k: v for k, v in options.items() if k not in fit_keys}                       # over the flow's own defaults
-    fit_kw = {'refine': 0., **fit_defaults(X.shape[1]), **{k: v for k, v in options.items() if k in fit_keys}}
+    fit_kw = {'refine': 0., **fit_defaults(X.shape[1], image_shape is not None), **{k: v for k, v in options.items() if k in fit_keys}}
     if valid is None:
         if len(X) < FIT_MIN_ROWS: raise ValueError(f"The teacher holds out a tenth of X to watch its progress; {len(X)} rows are too few (give `valid`).")
         (X, _), (valid, _) = split_valid(X, None, FIT_VALID, seed)
@@ -97,7 +97,7 @@ def fit_teacher(X:Tensor,                     # (N, M) training data (or images 
         flow = CNF(X.shape[1], image_shape=image_shape, **cnf_kw).to(device)
         final = ckpt = None
         if cache is not False:
-            key = _digest('teacher-v4', X, valid, steps, max_seconds, patience, seed, cnf_kw, fit_kw, refine, batch, flow.config)
+            key = _digest('teacher-v5', X, valid, steps, max_seconds, patience, seed, cnf_kw, fit_kw, refine, batch, flow.config)
             folder = cache_dir(cache if cache not in (None, True) else None)
             final, ckpt = folder / f"teacher-{key}.pt", folder / f"teacher-{key}.ckpt"
         if final is not None and final.exists(): return flow.load(final)
@@ -112,14 +112,14 @@ def fit_teacher(X:Tensor,                     # (N, M) training data (or images 
                          max_steps=None if steps is None else max(1, round(share * steps)),
                          max_seconds=None if max_seconds is None else share * max_seconds, **kw)
                 if saved is not None: flow.save(saved)
-            done.append(([{**r, 'objective': kw['objective']} for r in flow.history], copy.deepcopy(flow.state_dict())))
-        best = min(done, key=lambda d: min([r['valid_nll'] for r in d[0]], default=math.inf))
+            done.append(([{**r, 'objective': kw['objective']} for r in flow.history], copy.deepcopy(flow.state_dict()), flow.valid_nll_))
+        best = min(done, key=lambda d: d[2] if math.isfinite(d[2]) else math.inf)
         if best is not done[-1]: flow.load_state_dict(best[1])   # the phase whose best epoch had the best held-out NLL
         offset, flow.history = 0, []
-        for h, _ in done:                                 # one history, steps counted across the phases
+        for h, *_ in done:                                # one history, steps counted across the phases
             flow.history += [{**r, 'step': r['step'] + offset} for r in h]
             offset = flow.history[-1]['step'] if flow.history else offset
-        flow.valid_nll_ = min([r['valid_nll'] for r in best[0]], default=float('nan'))
+        flow.valid_nll_ = best[2]
         if best is not done[-1]: flow.latent_ = flow.latent_moments(torch.cat([X, valid]).to(device))   # `fit` set them for the last phase
     if final is not None:
         flow.save(final)

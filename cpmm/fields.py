@@ -13,15 +13,15 @@ from .checks import check_choice, check_int
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'HYPER_FIELDS', 'NOISES', 'SOLVERS', 'INTERPS', 'Sin', 'HyperField', 'HyperMLP', 'HyperConv',
-           'ConcatSquash', 'FlowMLP', 'ConcatConv', 'FlowConv', 'divergence', 'hutchinson_noise', 'conv_shape',
-           'integrate']
+           'ConcatSquash', 'FlowMLP', 'TimeEmbedding', 'ResBlock', 'FlowUNet', 'divergence', 'hutchinson_noise',
+           'conv_shape', 'integrate']
 
 # %% ../nbs/03a_fields.ipynb #9866c5f3
 class Sin(nn.Module):
     "The sine as an activation module."
     def forward(self, x:Tensor) -> Tensor: return torch.sin(x)
 
-ACTIVATIONS = {'sin': Sin, 'tanh': nn.Tanh, 'softplus': nn.Softplus}
+ACTIVATIONS = {'sin': Sin, 'tanh': nn.Tanh, 'softplus': nn.Softplus, 'silu': nn.SiLU}
 
 # %% ../nbs/03a_fields.ipynb #87392cc8
 class HyperField(nn.Module):
@@ -103,32 +103,67 @@ class FlowMLP(nn.Module):
             if i < len(self.layers) - 1: u = self.act(u)
         return u
 
-# %% ../nbs/03a_fields.ipynb #eabb35a6
-class ConcatConv(nn.Module):
-    "3×3 convolution of the input with the flow time appended as a constant channel."
-    def __init__(self, c_in:int, c_out:int):
-        super().__init__()
-        self.conv = nn.Conv2d(c_in + 1, c_out, 3, padding=1)
-    def forward(self, s:Tensor, x:Tensor) -> Tensor:
-        "The convolution at flow time `s`: `x` (N, c_in, h, w) -> (N, c_out, h, w)."
-        t = _time_col(s, x).reshape(-1, 1, 1, 1).expand(x.shape[0], 1, *x.shape[2:])
-        return self.conv(torch.cat([x, t], 1))
+# %% ../nbs/03a_fields.ipynb #cd02a352
+def _groups(channels:int) -> int: return math.gcd(8, channels)   # group norm: up to 8 groups that divide the channels
 
-class FlowConv(nn.Module):
-    "The flow's small conv-net field for images `image_shape` = (c, h, w); states flattened to (N, c·h·w)."
-    def __init__(self, image_shape:tuple, hidden:int=32, depth:int=3, activation:str='softplus'):
+class TimeEmbedding(nn.Module):
+    "Flow time s as a vector of `dim` features: sines and cosines of 1000·s at geometric frequencies, through a two-layer MLP."
+    def __init__(self, dim:int, activation:str='silu'):
         super().__init__()
-        act, self.image_shape = check_choice('activation', activation, ACTIVATIONS), tuple(image_shape)
-        sizes = [self.image_shape[0]] + [hidden] * depth + [self.image_shape[0]]
-        self.layers = nn.ModuleList(ConcatConv(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.half = max(1, dim // 2)
+        self.mlp = nn.Sequential(nn.Linear(2 * self.half, dim), check_choice('activation', activation, ACTIVATIONS)(), nn.Linear(dim, dim))
+    def forward(self, s:Tensor, n:int, like:Tensor) -> Tensor: # (n, dim)
+        "The embedding of `s` (a scalar or one time per row) for `n` rows."
+        s = _time_col(s, like).reshape(-1)
+        if s.numel() == 1: s = s.expand(n)
+        freq = torch.exp(-math.log(1000.) * torch.arange(self.half, dtype=like.dtype, device=like.device) / max(self.half - 1, 1))
+        a = 1000. * s[:, None] * freq[None]
+        return self.mlp(torch.cat([a.sin(), a.cos()], 1))
+
+class ResBlock(nn.Module):
+    "A residual block at one resolution: norm, activation, 3×3 conv, plus the time embedding per channel, then norm, activation, 3×3 conv."
+    def __init__(self, c_in:int, c_out:int, emb:int, activation:str='silu'):
+        super().__init__()
+        act = check_choice('activation', activation, ACTIVATIONS)
+        self.norm1, self.conv1 = nn.GroupNorm(_groups(c_in), c_in), nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.time = nn.Linear(emb, c_out)
+        self.norm2, self.conv2 = nn.GroupNorm(_groups(c_out), c_out), nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
         self.act = act()
+    def forward(self, x:Tensor, e:Tensor) -> Tensor:
+        "x (N, c_in, h, w) with the time embedding e (N, emb) -> (N, c_out, h, w)."
+        h = self.conv1(self.act(self.norm1(x))) + self.time(e)[:, :, None, None]
+        return self.skip(x) + self.conv2(self.act(self.norm2(h)))
+
+class FlowUNet(nn.Module):
+    "The flow's U-Net field for images `image_shape` = (c, h, w): `depth` halvings of the resolution, `hidden` channels at the top (twice as many below); states flattened to (N, c·h·w)."
+    def __init__(self, image_shape:tuple, hidden:int=32, depth:int=2, activation:str='silu'):
+        super().__init__()
+        self.image_shape = tuple(int(v) for v in image_shape)
+        c, hidden, depth = self.image_shape[0], check_int(hidden, 'hidden', 1), check_int(depth, 'depth', 0)
+        act, emb = check_choice('activation', activation, ACTIVATIONS), 4 * hidden
+        widths = [hidden * min(2 ** i, 2) for i in range(depth)] or [hidden]      # channels of each level above the middle
+        self.time = TimeEmbedding(emb, activation)
+        self.inp = nn.Conv2d(c, hidden, 3, padding=1)
+        ins = [hidden] + widths[:-1]
+        self.down = nn.ModuleList(ResBlock(a, b, emb, activation) for a, b in zip(ins, widths[:depth]))
+        self.pool = nn.ModuleList(nn.Conv2d(w, w, 3, stride=2, padding=1) for w in widths[:depth])
+        self.mid = ResBlock(widths[-1], widths[-1], emb, activation)
+        self.up = nn.ModuleList(ResBlock((widths[i + 1] if i + 1 < depth else widths[-1]) + widths[i], widths[i], emb, activation)
+                                for i in range(depth))
+        self.out = nn.Sequential(nn.GroupNorm(_groups(hidden), hidden), act(), nn.Conv2d(hidden, c, 3, padding=1))
+        nn.init.zeros_(self.out[-1].weight); nn.init.zeros_(self.out[-1].bias)   # an untrained flow is the identity
     def forward(self, s:Tensor, u:Tensor) -> Tensor: # u (N, c·h·w) -> du/ds (N, c·h·w)
-        "The field g(u, s) at flow time `s`, on images flattened to rows."
+        "The field g(u, s) at flow time `s` (a scalar, or one time per row), on images flattened to rows."
         x = u.reshape(-1, *self.image_shape)
-        for i, layer in enumerate(self.layers):
-            x = layer(s, x)
-            if i < len(self.layers) - 1: x = self.act(x)
-        return x.reshape(u.shape)
+        e = self.time(s, len(x), x)
+        h, skips = self.inp(x), []
+        for block, pool in zip(self.down, self.pool):
+            h = block(h, e); skips.append(h); h = pool(h)
+        h = self.mid(h, e)
+        for block, skip in zip(reversed(self.up), reversed(skips)):
+            h = block(torch.cat([nn.functional.interpolate(h, size=skip.shape[-2:]), skip], 1), e)
+        return self.out(h).reshape(u.shape)
 
 # %% ../nbs/03a_fields.ipynb #d217e654
 def divergence(du:Tensor,                # (N, M) the field's output, computed from `u`

@@ -216,7 +216,8 @@ def _fit_once(est, C:int, Z:Tensor, y:Tensor|None, valid:tuple|None, s:dict, see
             say(f"cpmm: fitting the teacher flow on {len(Z)} x {Z.shape[1]} (until its held-out NLL stops improving; "
                 f"at most {est.teacher_seconds} s of steps{f', {est.teacher_steps} steps' if est.teacher_steps else ''})")
             teacher = fit_teacher(Z, steps=est.teacher_steps, max_seconds=est.teacher_seconds, seed=seed, cache=est.cache,
-                                  progress=est.progress, device=est.device, n_threads=s['threads'], **(est.teacher_options or {}))
+                                  progress=est.progress, device=est.device, n_threads=s['threads'],
+                                  **{'image_shape': est.image_shape if est.net == 'conv' else None, **(est.teacher_options or {})})
         if teacher.n_dims != Z.shape[1]: raise ValueError(f"The teacher flow models {teacher.n_dims} dims but `X` has {Z.shape[1]} features.")
         m = check_teacher(teacher, Z, stacklevel=5)
         say(f"cpmm: the teacher's latent space: mean off N(0, I) by {m['mean_error']:.3f}, covariance by {m['cov_error']:.3f}"

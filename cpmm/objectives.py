@@ -32,7 +32,8 @@ def entropy(p:Tensor) -> Tensor:
 # %% ../nbs/05a_objectives.ipynb #de79f317
 class Objective:
     "What a `Trainer` minimizes: `loss(trainer, x, y) -> (loss, summed statistic)` per step, `evaluate(trainer, X, y) -> float` on held-out data (lower is better)."
-    name = 'loss'   # the history's key: train_<name>
+    name = 'loss'          # the history's key of the training statistic: train_<name>
+    valid_name = 'nll'     # the history's key of the held-out score: valid_<valid_name>
     def loss(self, tr:Trainer, x:Tensor, y:Tensor|None) -> tuple[Tensor, Tensor]: raise NotImplementedError(f"{type(self).__name__} must define `loss`.")
     def evaluate(self, tr:Trainer, X:Tensor, y:Tensor|None=None) -> float: raise NotImplementedError(f"{type(self).__name__} must define `evaluate`.")
     def check(self, model:nn.Module): "Raise a ValueError if `model` cannot be trained with this objective."

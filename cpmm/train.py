@@ -88,6 +88,11 @@ class Trainer:
     def entropy_weight(self) -> float: return getattr(self.objective, 'entropy_weight', 0.)
 
     @property
+    def valid_key(self) -> str:
+        "The history's key of the held-out score: 'valid_nll' for a likelihood, else the objective's own (e.g. 'valid_fm')."
+        return f"valid_{getattr(self.objective, 'valid_name', 'nll')}"
+
+    @property
     def budget_spent(self) -> float:
         "The fraction of the step or time budget spent (the larger of the two; 0 without a budget)."
         return max(self.step / self.max_steps if self.max_steps else 0., self.seconds / self.max_seconds if self.max_seconds else 0.)
@@ -192,7 +197,7 @@ def run_epoch(self:Trainer,
                seconds=time.perf_counter() - t0)
     rec[f'train_{self.objective.name}'] = total / max(seen, 1)
     if self.scheduler is not None: self.scheduler.step()
-    if valid is not None: rec['valid_nll'] = self.evaluate(*valid)
+    if valid is not None: rec[self.valid_key] = self.evaluate(*valid)
     rec = {k: float(v) if isinstance(v, float) else v for k, v in {**rec, **(info or {})}.items()}
     self.history.append(rec)
     if self.checkpoint is not None and self.rank == 0: self.save(self.checkpoint)
@@ -308,7 +313,7 @@ def fit(param:nn.Module,            # the model to train (in place): a Parameter
                 bar.update(min(done(), total))
                 if bar.last_v is None: bar = None      # the bar has ended (its total is reached)
             if watch and tr.epoch >= patience_from:
-                if rec['valid_nll'] < best[0]: best = (rec['valid_nll'], tr.epoch, copy.deepcopy(param.state_dict()))
+                if rec[tr.valid_key] < best[0]: best = (rec[tr.valid_key], tr.epoch, copy.deepcopy(param.state_dict()))
                 elif tr.epoch - max(best[1], patience_from) >= patience: break
             if callback is None: continue
             try: callback(tr, rec)

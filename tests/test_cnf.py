@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 from torch import nn
-from cpmm.cnf import CNF
+from cpmm.cnf import CNF, FlowLoss, fit_defaults
 from cpmm.fields import FlowMLP, divergence
 from cpmm.train import NonFiniteLossError
 
@@ -103,7 +103,7 @@ def test_hutchinson_reproducible_and_unbiased():
 def test_images_conv_field():
     torch.manual_seed(0)
     f = CNF(12, image_shape=(1, 3, 4), hidden=4, depth=2, method='rk4', step_size=0.5)
-    assert f.net == 'conv' and not f.exact                            # 12 > 8: Hutchinson
+    assert f.net == 'unet' and not f.exact                            # 12 > 8: Hutchinson
     x = torch.rand(6, 1, 3, 4)
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
@@ -115,6 +115,32 @@ def test_images_conv_field():
     f.fit(x, epochs=1, batch_size=3, progress=False)
     with pytest.raises(ValueError, match=r'shape \(N, 12\)'):
         f.log_prob(torch.rand(6, 1, 4, 3)[:, :, :2])
+
+
+def test_image_flow_scored_by_flow_matching(tmp_path):
+    "An image flow watches the held-out flow-matching loss (cheap), and scores its held-out NLL once, at the end."
+    torch.manual_seed(0)
+    x = torch.randn(60, 12)
+    f = CNF(12, image_shape=(1, 3, 4), hidden=8, depth=1, step_size=0.5)
+    f.fit(x, epochs=3, progress=False)
+    assert all('valid_fm' in r and 'valid_nll' not in r for r in f.history)
+    assert fit_defaults(12, image=True)['batch_size'] == 64 and f.history[0]['lr'] == fit_defaults(12, image=True)['lr']
+    assert math.isfinite(f.valid_nll_)
+    # the score is deterministic: the same draws every call
+    loss = FlowLoss('otfm', score='fm')
+    assert loss.fm_loss(f, x[:20]) == loss.fm_loss(f, x[:20])
+    # early stopping and the best epoch follow valid_fm
+    assert f.history[f.best_epoch - 1]['valid_fm'] == min(r['valid_fm'] for r in f.history)
+    # valid_nll_ survives save / load
+    f.save(tmp_path / 'f.pt')
+    assert CNF.from_file(tmp_path / 'f.pt').valid_nll_ == f.valid_nll_
+    # a table flow keeps the NLL; 'fm' can be asked for, and 'ml' cannot be scored by it
+    g = _flow().fit(_data(64), epochs=1, batch_size=32, progress=False, valid=_data(16), score='fm')
+    assert 'valid_fm' in g.history[0]
+    with pytest.raises(ValueError, match="score='fm'"):
+        FlowLoss('ml', score='fm')
+    with pytest.raises(ValueError, match='score'):
+        FlowLoss('otfm', score='bpd')
 
 
 def test_transform_batches_and_order():
