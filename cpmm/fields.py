@@ -103,7 +103,7 @@ class FlowMLP(nn.Module):
             if i < len(self.layers) - 1: u = self.act(u)
         return u
 
-# %% ../nbs/03a_fields.ipynb #cd02a352
+# %% ../nbs/03a_fields.ipynb #37588400
 def _groups(channels:int) -> int: return math.gcd(8, channels)   # group norm: up to 8 groups that divide the channels
 
 class TimeEmbedding(nn.Module):

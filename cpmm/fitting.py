@@ -19,7 +19,7 @@ from .curriculum import fit_teacher, compute_spaces, curriculum_fit, GaussianSpa
 
 # %% auto #0
 __all__ = ['PARAMETERIZATIONS', 'INITS', 'RANKS', 'RANK_GAIN', 'PATH_MAX_DIMS', 'SPREAD', 'CURRICULA', 'LR_BATCH', 'DEFAULT_LR',
-           'PATH_LR', 'CURRICULUM_LR', 'MLP_SOLVER', 'MIN_EPOCH_STEPS', 'MIN_SPACE_STEPS', 'CURRICULUM_CLIP',
+           'PATH_LR', 'CURRICULUM_LR', 'MLP_SOLVER', 'MIN_EPOCH_STEPS', 'MIN_SPACE_STEPS', 'CURRICULUM_CLIP', 'EMA',
            'IMAGE_SETTINGS', 'auto_rank', 'rank_candidates', 'select_rank', 'scaled_lr', 'space_epochs', 'resolve',
            'build', 'fit_estimator', 'extract_mixture']
 
@@ -39,6 +39,7 @@ MLP_SOLVER = dict(method='midpoint', step_size=0.1)    # the MLP ODE's default s
 MIN_EPOCH_STEPS = 10          # an epoch is at least this many optimizer steps: small data sets are passed over several times
 MIN_SPACE_STEPS = 50          # curriculum: each space trains for at least this many optimizer steps (whole epochs: `space_epochs`)
 CURRICULUM_CLIP = 1.          # max gradient norm while following the moving spaces of a curriculum
+EMA = 0.99                    # decay of the moving average of the weights that the held-out checks and the result use (`cpmm.train.Trainer(ema=...)`)
 # The settings of the 28×28 grey image experiments (MNIST, Fashion-MNIST): the paper's C, G, R and conv ODE with a cheap
 # fixed-step solver; lr 3e-3 and the solver were tuned on a held-out part of MNIST's training set (bench/images.py).
 IMAGE_SETTINGS = dict(n_clusters=10, n_components=25, rank=8, net='conv', image_shape=(1, 28, 28), lr=3e-3,
@@ -98,6 +99,12 @@ def space_epochs(N:int,          # training points (the rows of every space)
     "Epochs per curriculum space: one (the paper's protocol), or as many as give the space at least `MIN_SPACE_STEPS` steps."
     return max(1, math.ceil(MIN_SPACE_STEPS / math.ceil(N / batch_size)))
 
+def _check_ema(ema) -> float|None:
+    "`ema` as a decay in (0, 1), or None (no average), else a ValueError."
+    if ema is not None and (isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 < ema < 1):
+        raise ValueError(f"`ema` must be a decay in (0, 1) or None, got {ema!r}.")
+    return None if ema is None else float(ema)
+
 def resolve(est,   # a `CPMM` or `CPMMClassifier` (anything with their settings as attributes)
             M:int, # the number of features of the data
             N:int|None=None, # training points, for `rank='auto'` (the resolved rank is None without them) and the batch (at most N)
@@ -134,7 +141,7 @@ def resolve(est,   # a `CPMM` or `CPMMClassifier` (anything with their settings 
     threads = est.n_threads if est.n_threads is not None else default_threads(est.net == 'mlp')
     return dict(init=init, tiling=tiling, rank=rank, lr=float(lr), clip=clip, valid=vf or None, threads=check_int(threads, 'n_threads', 1),
                 epochs=check_int(est.epochs, 'epochs', 0), batch_size=batch, epochs_per_space=eps,
-                patience=check_int(est.n_iter_no_change, 'n_iter_no_change', 1), n_init=check_int(est.n_init, 'n_init', 1),
+                patience=check_int(est.n_iter_no_change, 'n_iter_no_change', 1), n_init=check_int(est.n_init, 'n_init', 1), ema=_check_ema(est.ema),
                 seed=check_int(est.random_state if est.random_state is not None else 0, 'random_state', 0))
 
 def build(est,  # a `CPMM` or `CPMMClassifier`
@@ -205,7 +212,7 @@ def _fit_once(est, C:int, Z:Tensor, y:Tensor|None, valid:tuple|None, s:dict, see
     B = s['batch_size']
     common = dict(lr=s['lr'], clip=s['clip'], batch_size=B, entropy_weight=getattr(est, 'entropy_weight', 0.) if y is None else 0.,
                   checkpoint=checkpoint, device=est.device, progress=est.progress, noise_std=est.noise_std, seed=seed,
-                  resume=est.resume, callback=callback)
+                  resume=est.resume, callback=callback, ema=s['ema'])
     say = print if est.progress else (lambda *a: None)
     if est.curriculum == 'gaussian':
         say(f"cpmm: the teacher-free curriculum: {est.n_spaces} spaces (1 - v)x + v*noise, {s['epochs_per_space']} epoch(s) each, then up to {s['epochs']} epochs on the data")

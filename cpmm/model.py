@@ -16,7 +16,7 @@ from safetensors.torch import save_file, load_file
 from .checks import check_int
 from .mfa import HierarchicalMFA
 from .cnf import CNF, FIT_SECONDS
-from .fitting import PARAMETERIZATIONS, fit_estimator, extract_mixture
+from .fitting import PARAMETERIZATIONS, EMA, fit_estimator, extract_mixture
 
 # %% auto #0
 __all__ = ['BATCH_SIZE', 'ESTIMATORS', 'CPMM', 'CPMMClassifier', 'save_mixture', 'load_mixture', 'load']
@@ -62,6 +62,7 @@ class CPMM(DensityMixin, ClusterMixin, BaseEstimator):
                  standardize:bool=True,    # fit the mixture to (X − mean) / std (per feature; one scalar for images), report it in X's units
                  validation_fraction:float|None=0.1, # held out for early stopping and to choose among restarts; None: train on all, all epochs
                  n_iter_no_change:int=10,  # early stopping: epochs without a better validation likelihood (the best epoch is restored)
+                 ema:float|None=EMA,       # decay of the moving average of the weights that validation scores and the fit keeps; None: the weights of the last step
                  n_init:int=1,             # restarts from different seeds; the one with the best validation likelihood is kept
                  node_options:dict|None=None, # options of the ODE (see `NodeMFA`) over `MLP_SOLVER`, e.g. dict(method='dopri5')
                  curriculum=None,          # None, 'teacher' (fit the default teacher flow, cached), 'gaussian' (the teacher-free spaces (1 − v)x + vε) or a fitted `cpmm.cnf.CNF` of the standardized data
@@ -81,7 +82,7 @@ class CPMM(DensityMixin, ClusterMixin, BaseEstimator):
         self.n_clusters, self.n_components, self.rank, self.parameterization = n_clusters, n_components, rank, parameterization
         self.net, self.image_shape, self.init, self.epochs, self.batch_size, self.lr, self.clip = net, image_shape, init, epochs, batch_size, lr, clip
         self.entropy_weight, self.noise_std, self.log_d_min, self.standardize = entropy_weight, noise_std, log_d_min, standardize
-        self.validation_fraction, self.n_iter_no_change, self.n_init = validation_fraction, n_iter_no_change, n_init
+        self.validation_fraction, self.n_iter_no_change, self.n_init, self.ema = validation_fraction, n_iter_no_change, n_init, ema
         self.node_options, self.curriculum, self.n_spaces, self.teacher_steps = node_options, curriculum, n_spaces, teacher_steps
         self.epochs_per_space, self.teacher_seconds = epochs_per_space, teacher_seconds
         self.teacher_options, self.cache, self.checkpoint, self.resume = teacher_options, cache, checkpoint, resume
@@ -97,14 +98,14 @@ class CPMMClassifier(ClassifierMixin, BaseEstimator):
                  n_components:int=25, rank='auto', *, priors=None, # priors: (n_classes,) class probabilities in the order of `classes_`; None: the training frequencies
                  parameterization:str='ode', net:str='mlp', image_shape:tuple|None=None, init:str='auto', epochs:int=200,
                  batch_size:int=512, lr:float|None=None, clip:float|None=None, noise_std:float=0.01, log_d_min:float=-10.,
-                 standardize:bool=True, validation_fraction:float|None=0.1, n_iter_no_change:int=10, n_init:int=1,
+                 standardize:bool=True, validation_fraction:float|None=0.1, n_iter_no_change:int=10, n_init:int=1, ema:float|None=EMA,
                  node_options:dict|None=None, curriculum=None, n_spaces:int=51, epochs_per_space:int|None=None, teacher_steps:int|None=None, teacher_seconds:float|None=FIT_SECONDS,
                  teacher_options:dict|None=None, cache:str|None=None, checkpoint:str|None=None, resume:bool=False,
                  random_state:int=0, device:str='cpu', progress:bool=False, n_threads:int|None=None):
         self.n_components, self.rank, self.priors, self.parameterization = n_components, rank, priors, parameterization
         self.net, self.image_shape, self.init, self.epochs, self.batch_size, self.lr, self.clip = net, image_shape, init, epochs, batch_size, lr, clip
         self.noise_std, self.log_d_min, self.standardize = noise_std, log_d_min, standardize
-        self.validation_fraction, self.n_iter_no_change, self.n_init = validation_fraction, n_iter_no_change, n_init
+        self.validation_fraction, self.n_iter_no_change, self.n_init, self.ema = validation_fraction, n_iter_no_change, n_init, ema
         self.node_options, self.curriculum, self.n_spaces, self.teacher_steps = node_options, curriculum, n_spaces, teacher_steps
         self.epochs_per_space, self.teacher_seconds = epochs_per_space, teacher_seconds
         self.teacher_options, self.cache, self.checkpoint, self.resume = teacher_options, cache, checkpoint, resume

@@ -53,7 +53,7 @@ class NodeMFA(Parameterization):
                  aug_factor:float|None=None, # L / J, augmented entries per parameter entry; 3 for 'mlp', 4 for 'conv' if None
                  hidden:int|None=None,     # width of the vector field; 128 for 'mlp', 64 for 'conv' if None
                  depth:int=3,              # layers of the vector field
-                 activation:str='sin',     # one of `ACTIVATIONS`: 'sin', 'tanh' or 'softplus'
+                 activation:str='sin',     # one of `ACTIVATIONS`: 'sin', 'tanh', 'softplus' or 'silu'
                  method:str='rk4',         # one of `SOLVERS`: 'dopri5' (adaptive) or fixed-step 'rk4', 'midpoint', 'euler'
                  step_size:float=0.05,     # step of the fixed-step methods
                  interp:str='cubic',       # fixed-step methods: states between steps, one of `INTERPS` ('cubic' Hermite or 'linear')

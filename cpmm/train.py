@@ -49,6 +49,7 @@ class Trainer:
                  weight_decay:float=0.,        # Adam weight decay
                  max_steps:int|None=None,      # budget: stop after this many optimizer steps in all (counting a resumed run's)
                  max_seconds:float|None=None,  # budget: stop once this much training time is spent (counting a resumed run's)
+                 ema:float|None=None,          # decay of an exponential moving average of the parameters, updated every step; held-out scores, the best epoch and the result use the average
                 ):
         if objective is None: objective = MixtureNLL(entropy_weight)
         elif entropy_weight: raise ValueError("`entropy_weight` belongs to the default objective; give it to your `objective` instead.")
@@ -69,6 +70,8 @@ class Trainer:
         if max_seconds is not None and not (isinstance(max_seconds, (int, float)) and max_seconds > 0):
             raise ValueError(f"`max_seconds` must be a positive number or None, got {max_seconds!r}.")
         if not weight_decay >= 0: raise ValueError(f"`weight_decay` must be non-negative, got {weight_decay!r}.")
+        if ema is not None and (isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 < ema < 1):
+            raise ValueError(f"`ema` must be a decay in (0, 1) or None, got {ema!r}.")
         self.device = torch.device(device) if device is not None else next(param.parameters()).device
         self.param, self.objective = param.to(self.device), objective
         self.batch_size, self.noise_std = int(batch_size), noise_std
@@ -82,6 +85,8 @@ class Trainer:
         # noise is drawn where the model runs: on a GPU from a generator of its own (seeded from `seed`), on the CPU from `gen`
         self.noise_gen = self.gen if self.device.type == 'cpu' else torch.Generator(self.device).manual_seed(seed + 1)
         self.epoch, self.step, self.seconds, self.history = 0, 0, 0., []
+        self.ema = ema
+        self.ema_state = {k: v.detach().clone() for k, v in self.param.state_dict().items()} if ema else None
         self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
 
     @property
@@ -136,9 +141,40 @@ def _train_step(self:Trainer, x:Tensor, y:Tensor|None, in_epoch:int=0) -> float:
     if self.clip: torch.nn.utils.clip_grad_norm_(self.param.parameters(), self.clip)
     self.opt.step()
     self.step += 1
+    if self.ema: self._update_ema()
     stat = stat.detach().to(torch.float64).reshape(())
     if self.world > 1: dist.all_reduce(stat)
     return stat.item() / B
+
+@patch
+@torch.no_grad()
+def _update_ema(self:Trainer):
+    "Move the average toward the parameters: decay min(`ema`, (1 + step) / (10 + step)), so that the first steps are not drowned by the start."
+    d = min(self.ema, (1 + self.step) / (10 + self.step))
+    for k, v in self.param.state_dict().items():
+        if v.is_floating_point(): self.ema_state[k].lerp_(v.detach(), 1 - d)
+        else: self.ema_state[k].copy_(v)
+
+class _Averaged:
+    "Context: the trainer's model holds the averaged parameters inside the block, its own after."
+    def __init__(self, tr:Trainer): self.tr = tr
+    def __enter__(self):
+        if self.tr.ema:
+            self.own = copy.deepcopy(self.tr.param.state_dict())
+            self.tr.param.load_state_dict(self.tr.ema_state)
+        return self.tr.param
+    def __exit__(self, *exc):
+        if self.tr.ema: self.tr.param.load_state_dict(self.own)
+
+@patch
+def averaged(self:Trainer) -> _Averaged:
+    "`with trainer.averaged():` the model holds the moving average of its parameters (with `ema`; else nothing changes)."
+    return _Averaged(self)
+
+@patch
+def result_state(self:Trainer) -> dict:
+    "A copy of the parameters a fit hands back: the moving average with `ema`, else the parameters themselves."
+    return copy.deepcopy(self.ema_state if self.ema else self.param.state_dict())
 
 # %% ../nbs/05_train.ipynb #09ea21bc
 def check_xy(X, y, M:int) -> tuple[Tensor, Tensor|None]:
@@ -205,9 +241,9 @@ def run_epoch(self:Trainer,
 
 @patch
 def evaluate(self:Trainer, X:Tensor, y:Tensor|None=None) -> float:
-    "The objective's held-out score of `X` (the mixture's: mean negative log-likelihood at evenly spaced pseudotimes)."
+    "The objective's held-out score of `X` (the mixture's: mean negative log-likelihood at evenly spaced pseudotimes), of the averaged parameters with `ema`."
     X, y = check_xy(X, y, self.param.n_dims)
-    return self.objective.evaluate(self, X, y)
+    with self.averaged(): return self.objective.evaluate(self, X, y)
 
 # %% ../nbs/05_train.ipynb #84f97852
 @patch
@@ -216,7 +252,8 @@ def state(self:Trainer) -> dict:
     return dict(param=self.param.state_dict(), param_class=type(self.param).__name__, param_config=model_config(self.param),
                 opt=self.opt.state_dict(), gen=self.gen.get_state(),
                 noise_gen=self.noise_gen.get_state() if self.noise_gen is not self.gen else None, epoch=self.epoch, step=self.step, seconds=self.seconds,
-                history=self.history, scheduler=self.scheduler.state_dict() if self.scheduler is not None else None)
+                history=self.history, scheduler=self.scheduler.state_dict() if self.scheduler is not None else None,
+                ema_state=self.ema_state)
 
 @patch
 def save(self:Trainer, path:str|Path):
@@ -233,6 +270,9 @@ def load(self:Trainer, path:str|Path) -> Trainer:
     if self.noise_gen is not self.gen and s.get('noise_gen') is not None: self.noise_gen.set_state(s['noise_gen'])
     self.epoch, self.step, self.history = s['epoch'], s['step'], list(s['history'])
     self.seconds = s.get('seconds', 0.)
+    if self.ema:
+        if s.get('ema_state') is None: raise ValueError(f"{path} was written without `ema`; resume it without `ema` too.")
+        self.ema_state = {k: v.to(self.device) for k, v in s['ema_state'].items()}
     return self
 
 # %% ../nbs/05_train.ipynb #5b16995f
@@ -294,7 +334,7 @@ def fit(param:nn.Module,            # the model to train (in place): a Parameter
         if tr.checkpoint is None: raise ValueError("`resume=True` needs a `checkpoint` path.")
         if tr.checkpoint.exists(): tr.load(tr.checkpoint)
     watch = patience is not None
-    best = (tr.evaluate(*valid) if tr.epoch >= patience_from else math.inf, tr.epoch, copy.deepcopy(param.state_dict())) if watch else None
+    best = (tr.evaluate(*valid) if tr.epoch >= patience_from else math.inf, tr.epoch, tr.result_state()) if watch else None
     start = tr.epoch
     # one bar for the run, with its total and the time left: over the epochs, or (epochs=None) over the budget in percent
     total = epochs - start if epochs is not None else (100 if tr.max_steps or tr.max_seconds else 0)
@@ -313,7 +353,7 @@ def fit(param:nn.Module,            # the model to train (in place): a Parameter
                 bar.update(min(done(), total))
                 if bar.last_v is None: bar = None      # the bar has ended (its total is reached)
             if watch and tr.epoch >= patience_from:
-                if rec[tr.valid_key] < best[0]: best = (rec[tr.valid_key], tr.epoch, copy.deepcopy(param.state_dict()))
+                if rec[tr.valid_key] < best[0]: best = (rec[tr.valid_key], tr.epoch, tr.result_state())
                 elif tr.epoch - max(best[1], patience_from) >= patience: break
             if callback is None: continue
             try: callback(tr, rec)
@@ -321,6 +361,7 @@ def fit(param:nn.Module,            # the model to train (in place): a Parameter
     finally:
         if bar is not None and bar.last_v is not None: bar.on_iter_end()
     if watch and best[0] < math.inf: param.load_state_dict(best[2])
+    elif tr.ema: param.load_state_dict(tr.ema_state)           # the run's result is the average
     tr.best_epoch = best[1] if watch and best[0] < math.inf else tr.epoch   # the epoch whose parameters `param` holds (0: the initialization)
     return tr
 

@@ -95,3 +95,15 @@ def test_pipeline_and_search():
     assert GridSearchCV(CPMM(**small), {'n_clusters': [2, 3]}, cv=2).fit(X).best_params_['n_clusters'] in (2, 3)
     assert GridSearchCV(CPMMClassifier(**small), {'rank': [0, 1]}, cv=2).fit(X, y).best_params_['rank'] in (0, 1)
     assert cross_val_score(CPMMClassifier(**small), X, y, cv=3).mean() > 0.8
+
+
+def test_moving_average_of_the_weights():
+    "`ema` (default `cpmm.fitting.EMA`): the fit keeps the moving average of the weights; None keeps the last step's; a bad decay is named."
+    from cpmm.fitting import EMA
+    X = np.random.RandomState(0).randn(300, 2) * [1, 3]
+    assert CPMM().ema == EMA and CPMMClassifier().ema == EMA
+    a, b = CPMM(2, 5, epochs=3, random_state=0).fit(X), CPMM(2, 5, epochs=3, ema=None, random_state=0).fit(X)
+    assert not np.allclose(a.score_samples(X), b.score_samples(X))
+    for bad in (0., 1., -0.5, True, 'yes'):
+        with pytest.raises(ValueError, match='`ema` must be a decay'):
+            CPMM(2, 5, epochs=1, ema=bad).fit(X)
