@@ -13,7 +13,7 @@ from .checks import check_int, check_real, check_choice
 from .mfa import MFA, HierarchicalMFA
 from .direct import Parameterization, DirectMFA, KMeansFAInit, feature_variance
 from .node import NodeMFA
-from .train import fit as train_fit, num_threads, default_threads
+from .train import fit as train_fit, num_threads, default_threads, check_ema
 from .cnf import CNF
 from .curriculum import fit_teacher, compute_spaces, curriculum_fit, GaussianSpaces, check_teacher, normal_draws
 
@@ -99,12 +99,6 @@ def space_epochs(N:int,          # training points (the rows of every space)
     "Epochs per curriculum space: one (the paper's protocol), or as many as give the space at least `MIN_SPACE_STEPS` steps."
     return max(1, math.ceil(MIN_SPACE_STEPS / math.ceil(N / batch_size)))
 
-def _check_ema(ema) -> float|None:
-    "`ema` as a decay in (0, 1), or None (no average), else a ValueError."
-    if ema is not None and (isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 < ema < 1):
-        raise ValueError(f"`ema` must be a decay in (0, 1) or None, got {ema!r}.")
-    return None if ema is None else float(ema)
-
 def resolve(est,   # a `CPMM` or `CPMMClassifier` (anything with their settings as attributes)
             M:int, # the number of features of the data
             N:int|None=None, # training points, for `rank='auto'` (the resolved rank is None without them) and the batch (at most N)
@@ -141,7 +135,7 @@ def resolve(est,   # a `CPMM` or `CPMMClassifier` (anything with their settings 
     threads = est.n_threads if est.n_threads is not None else default_threads(est.net == 'mlp')
     return dict(init=init, tiling=tiling, rank=rank, lr=float(lr), clip=clip, valid=vf or None, threads=check_int(threads, 'n_threads', 1),
                 epochs=check_int(est.epochs, 'epochs', 0), batch_size=batch, epochs_per_space=eps,
-                patience=check_int(est.n_iter_no_change, 'n_iter_no_change', 1), n_init=check_int(est.n_init, 'n_init', 1), ema=_check_ema(est.ema),
+                patience=check_int(est.n_iter_no_change, 'n_iter_no_change', 1), n_init=check_int(est.n_init, 'n_init', 1), ema=check_ema(est.ema),
                 seed=check_int(est.random_state if est.random_state is not None else 0, 'random_state', 0))
 
 def build(est,  # a `CPMM` or `CPMMClassifier`

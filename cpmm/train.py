@@ -5,6 +5,7 @@
 # %% ../nbs/05_train.ipynb #ba738656
 from __future__ import annotations
 import copy, math, os, time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 import torch
@@ -16,8 +17,8 @@ from .checkpoint import atomic_save, model_config, read_checkpoint
 from .objectives import Objective, MixtureNLL
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'NonFiniteLossError', 'StopTraining', 'Trainer', 'check_xy', 'num_threads', 'default_threads',
-           'split_valid', 'fit', 'init_distributed']
+__all__ = ['SCHEDULES', 'NonFiniteLossError', 'StopTraining', 'check_ema', 'Trainer', 'check_xy', 'num_threads',
+           'default_threads', 'split_valid', 'fit', 'init_distributed']
 
 # %% ../nbs/05_train.ipynb #a2788321
 class NonFiniteLossError(FloatingPointError):
@@ -25,6 +26,12 @@ class NonFiniteLossError(FloatingPointError):
 
 class StopTraining(Exception):
     "Raise from a fit `callback` to end training after the current epoch; the model keeps what it has learned."
+
+def check_ema(ema) -> float|None:
+    "`ema` as a decay in (0, 1), or None (no moving average), else a ValueError naming it."
+    if ema is not None and (isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 < ema < 1):
+        raise ValueError(f"`ema` must be a decay in (0, 1) or None, got {ema!r}.")
+    return None if ema is None else float(ema)
 
 SCHEDULES = (None, 'cosine')   # or a callable `optimizer -> torch.optim.lr_scheduler.LRScheduler`, stepped after every epoch
 
@@ -70,8 +77,6 @@ class Trainer:
         if max_seconds is not None and not (isinstance(max_seconds, (int, float)) and max_seconds > 0):
             raise ValueError(f"`max_seconds` must be a positive number or None, got {max_seconds!r}.")
         if not weight_decay >= 0: raise ValueError(f"`weight_decay` must be non-negative, got {weight_decay!r}.")
-        if ema is not None and (isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 < ema < 1):
-            raise ValueError(f"`ema` must be a decay in (0, 1) or None, got {ema!r}.")
         self.device = torch.device(device) if device is not None else next(param.parameters()).device
         self.param, self.objective = param.to(self.device), objective
         self.batch_size, self.noise_std = int(batch_size), noise_std
@@ -85,7 +90,7 @@ class Trainer:
         # noise is drawn where the model runs: on a GPU from a generator of its own (seeded from `seed`), on the CPU from `gen`
         self.noise_gen = self.gen if self.device.type == 'cpu' else torch.Generator(self.device).manual_seed(seed + 1)
         self.epoch, self.step, self.seconds, self.history = 0, 0, 0., []
-        self.ema = ema
+        self.ema = check_ema(ema)
         self.ema_state = {k: v.detach().clone() for k, v in self.param.state_dict().items()} if ema else None
         self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
 
@@ -95,7 +100,7 @@ class Trainer:
     @property
     def valid_key(self) -> str:
         "The history's key of the held-out score: 'valid_nll' for a likelihood, else the objective's own (e.g. 'valid_fm')."
-        return f"valid_{getattr(self.objective, 'valid_name', 'nll')}"
+        return f"valid_{self.objective.valid_name}"
 
     @property
     def budget_spent(self) -> float:
@@ -155,21 +160,15 @@ def _update_ema(self:Trainer):
         if v.is_floating_point(): self.ema_state[k].lerp_(v.detach(), 1 - d)
         else: self.ema_state[k].copy_(v)
 
-class _Averaged:
-    "Context: the trainer's model holds the averaged parameters inside the block, its own after."
-    def __init__(self, tr:Trainer): self.tr = tr
-    def __enter__(self):
-        if self.tr.ema:
-            self.own = copy.deepcopy(self.tr.param.state_dict())
-            self.tr.param.load_state_dict(self.tr.ema_state)
-        return self.tr.param
-    def __exit__(self, *exc):
-        if self.tr.ema: self.tr.param.load_state_dict(self.own)
-
 @patch
-def averaged(self:Trainer) -> _Averaged:
-    "`with trainer.averaged():` the model holds the moving average of its parameters (with `ema`; else nothing changes)."
-    return _Averaged(self)
+@contextmanager
+def averaged(self:Trainer):
+    "`with trainer.averaged():` the model holds the moving average of its parameters inside the block (with `ema`; else nothing changes), its own after."
+    own = copy.deepcopy(self.param.state_dict()) if self.ema else None
+    if self.ema: self.param.load_state_dict(self.ema_state)
+    try: yield self.param
+    finally:
+        if self.ema: self.param.load_state_dict(own)
 
 @patch
 def result_state(self:Trainer) -> dict:
