@@ -107,7 +107,7 @@ def _tuned_gmm(cls, X, K, cov, seed, **kw):
     return cls(K, covariance_type=cov, reg_covar=best[1], random_state=seed, **kw).fit(X), best[1]
 
 
-def _tuned_qda(X, y, seed):
+def tuned_qda(X, y, seed):
     Xa, Xv, ya, yv = train_test_split(X, y, test_size=0.2, random_state=seed, stratify=y)
     best = None
     for reg in (0., 1e-4, 1e-3, 1e-2, 1e-1, 0.3, 0.6, 0.9):
@@ -140,7 +140,7 @@ def run(name, seed):
     rows[f'BayesianGMM({C * G}, full)'] = dict(ll=b.score(Xte) / M, seconds=t, **clusters(b.predict(Xte)))
     km, t = _timed(lambda: KMeans(C, n_init=10, random_state=seed).fit(Xtr))
     rows[f'KMeans({C})'] = dict(seconds=t, **clusters(km.predict(Xte)))
-    q, t = _timed(lambda: _tuned_qda(Xtr[lab], ytr[lab], seed))
+    q, t = _timed(lambda: tuned_qda(Xtr[lab], ytr[lab], seed))
     rows['QDA (tuned)'] = dict(sup_acc=q.score(Xte[keep], yte[keep]), seconds=t)
     return dict(n_train=len(Xtr), n_test=len(Xte), M=M, C=C, R=rows['CPMM']['rank'], rows=rows)
 

@@ -13,6 +13,7 @@ from .checks import check_choice
 from .metrics import cluster_accuracy, ood_scores
 from .model import CPMM
 from .fitting import IMAGE_SETTINGS, INITS, MIN_SPACE_STEPS
+from .cnf import fit_seconds
 from .io import (Data, data_kind, load_raw, make_prep, preprocess, read_columns, split_table, score, log_likelihood,
                      figures, load_model, eval_data)
 from . import __version__
@@ -65,7 +66,8 @@ def _model_line(est:CPMM, M:int) -> str:
     p = est.get_params()
     stop = (f"early stopping after {p['n_iter_no_change']} epochs without a better likelihood on a held-out "
             f"{p['validation_fraction']:g} of the training set" if p['validation_fraction'] else "no early stopping (all epochs)")
-    budget = ' and '.join([*([f"{p['teacher_seconds']:g} s of steps"] if p['teacher_seconds'] else []),
+    seconds = fit_seconds(p['net'] == 'conv') if p['teacher_seconds'] == 'auto' else p['teacher_seconds']
+    budget = ' and '.join([*([f"{seconds:g} s of steps"] if seconds else []),
                            *([f"{p['teacher_steps']} steps"] if p['teacher_steps'] else [])])
     per = (f"{p['epochs_per_space']} epoch(s) each" if p['epochs_per_space'] else f"each for whole epochs until it has had {MIN_SPACE_STEPS} steps")
     cur = (f"curriculum: a teacher flow (until its held-out NLL stops improving, at most {budget}), then {p['n_spaces']} spaces from its latent space "
@@ -152,7 +154,7 @@ def cpmm_fit(data:str,                # spiral, broken_circles, moons, mnist, mn
              epochs:int|None=None,    # most epochs on the data, with early stopping (default: the estimator's {epochs}, also after a curriculum; images 15, or 4 after a curriculum)
              n_spaces:int|None=None,  # --curriculum: spaces from the teacher's latent space to the data (default {n_spaces}; images 11)
              teacher_steps:int|None=None, # --curriculum: the most optimizer steps of the teacher flow (default: no step limit; images 1500)
-             teacher_seconds:float|None=None, # --curriculum: the teacher's time budget in seconds of steps; it stops earlier once its held-out NLL stops improving (default {teacher_seconds}; images: none, 1500 steps)
+             teacher_seconds:float|None=None, # --curriculum: the teacher's time budget in seconds of steps; it stops earlier once its held-out NLL stops improving (default {teacher_seconds}: `cpmm.cnf.fit_seconds`, 60 s; images: none, 1500 steps)
              curriculum:bool=False,   # opt-in, off by default: first train through the curriculum of spaces of a teacher flow, then on the data (without it: on the data only, as the estimator)
              seed:int=0,              # seeds the data (toys), the split (tables), the teacher and the CPMM
              device:str='cpu',        # cpu or cuda

@@ -21,9 +21,9 @@ from .checkpoint import read_checkpoint, atomic_save
 from .train import fit as train_fit, split_valid
 
 # %% auto #0
-__all__ = ['TRACES', 'OBJECTIVES', 'SCORES', 'FIT_SECONDS', 'FIT_PATIENCE', 'FIT_EPOCH_STEPS', 'FIT_VALID', 'FIT_MIN_ROWS',
-           'IMAGE_CHECK_ROWS', 'KL_MAX_DIMS', 'KL_NEIGHBOURS', 'mlp_hidden', 'CNF', 'std_normal_log_prob', 'ot_pairing',
-           'FlowLoss', 'fit_defaults', 'kl_to_normal']
+__all__ = ['TRACES', 'OBJECTIVES', 'SCORES', 'FIT_SECONDS', 'IMAGE_FIT_SECONDS', 'FIT_PATIENCE', 'FIT_EPOCH_STEPS', 'FIT_VALID',
+           'FIT_MIN_ROWS', 'IMAGE_CHECK_ROWS', 'KL_MAX_DIMS', 'KL_NEIGHBOURS', 'mlp_hidden', 'CNF',
+           'std_normal_log_prob', 'ot_pairing', 'FlowLoss', 'fit_defaults', 'fit_seconds', 'kl_to_normal']
 
 # %% ../nbs/07_cnf.ipynb #c099add1
 class _Dynamics(nn.Module):
@@ -259,6 +259,7 @@ class FlowLoss(Objective):
 
 # %% ../nbs/07_cnf.ipynb #37f089bf
 FIT_SECONDS = 60.     # `fit` with neither `epochs` nor `max_steps`: the time budget of its training steps
+IMAGE_FIT_SECONDS = 1800.  # the same for an image flow: the U-Net needs thousands of steps (bench/image_teacher.py: 60 s is ~120 steps on a CPU thread, 30 min 3,500)
 FIT_PATIENCE = 20     # epochs without a better held-out NLL before `fit` stops (when it has held-out data)
 FIT_EPOCH_STEPS = 50  # `epochs=None`: an epoch is at least this many steps (small data are tiled), so the held-out NLL is checked that often
 FIT_VALID = 0.1       # `valid=None`: the fraction of X held out to watch the training (when X has at least `FIT_MIN_ROWS` rows)
@@ -270,6 +271,10 @@ def fit_defaults(n_dims:int, image:bool=False) -> dict:
     "`fit`'s objective, learning rate, batch size and OT block for `n_dims`-dimensional data, or images (the U-Net; measured in `cpmm.curriculum` and `bench/image_teacher.py`)."
     if image: return dict(objective='otfm', lr=2e-4, batch_size=64, ot_block=None)
     return dict(objective='otfm', lr=3e-3 if n_dims <= 8 else 1e-3, batch_size=256, ot_block=128)
+
+def fit_seconds(image:bool=False) -> float:
+    "The default time budget of an open-ended `fit` (and of `fit_teacher(max_seconds='auto')`): `FIT_SECONDS`, or `IMAGE_FIT_SECONDS` for an image flow."
+    return IMAGE_FIT_SECONDS if image else FIT_SECONDS
 
 @patch
 def fit(self:CNF,
@@ -289,7 +294,7 @@ def fit(self:CNF,
         ot_block:int|None=None,          # objective 'otfm': the OT coupling is solved within blocks of this many rows of a batch; None: `fit_defaults`
         patience:int|None=FIT_PATIENCE,  # with held-out data: stop after this many epochs without a better held-out score, keeping the best epoch; None: keep the last
         score:str|None=None,             # the held-out score early stopping watches: 'nll', or 'fm' (the flow-matching loss, fixed draws); None: 'fm' for image flows, else 'nll' 
-        max_seconds:float|None=None,     # time budget of the training steps (counting a resumed run's); None: `FIT_SECONDS` when neither `epochs` nor `max_steps` bounds the run
+        max_seconds:float|None=None,     # time budget of the training steps (counting a resumed run's); None: `fit_seconds` (60 s, images 30 min) when neither `epochs` nor `max_steps` bounds the run
         max_steps:int|None=None,         # step budget (counting a resumed run's)
         schedule=None,                   # None, or `optimizer -> torch.optim.lr_scheduler.LRScheduler`, stepped every epoch
        ) -> CNF:
@@ -315,7 +320,7 @@ def fit(self:CNF,
     if image: seen = seen[torch.randperm(len(seen), generator=torch.Generator().manual_seed(seed))[:IMAGE_CHECK_ROWS]]
     if epochs is None:                                            # open-ended: epochs of at least FIT_EPOCH_STEPS steps, and a budget
         X = X.repeat(math.ceil(FIT_EPOCH_STEPS * min(batch_size, len(X)) / len(X)), 1)
-        if max_seconds is None and max_steps is None: max_seconds = FIT_SECONDS
+        if max_seconds is None and max_steps is None: max_seconds = fit_seconds(image)
     tr = train_fit(self, X, epochs=epochs, valid=(valid,) if valid is not None else None, patience=patience if valid is not None else None,
                    resume=resume, objective=loss, lr=lr, batch_size=batch_size, weight_decay=weight_decay, checkpoint=checkpoint,
                    progress=progress, seed=seed, max_seconds=max_seconds, max_steps=max_steps, schedule=schedule,

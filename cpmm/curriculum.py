@@ -13,7 +13,7 @@ from torch import Tensor
 from fastprogress.fastprogress import progress_bar
 from .checks import check_choice, check_int, check_real, as_float
 from .direct import Parameterization
-from .cnf import CNF, FIT_SECONDS, FIT_PATIENCE, FIT_VALID, FIT_MIN_ROWS, fit_defaults
+from .cnf import CNF, FIT_PATIENCE, FIT_VALID, FIT_MIN_ROWS, fit_defaults, fit_seconds
 from .train import Trainer, check_xy, split_valid, fit as train_fit, num_threads, default_threads
 
 # %% auto #0
@@ -60,7 +60,7 @@ def check_teacher(teacher:CNF, X:Tensor|None=None, stacklevel:int=2) -> dict:
 
 def fit_teacher(X:Tensor,                     # (N, M) training data (or images (N, c, h, w) with `image_shape`)
                 steps:int|None=None,          # most optimizer steps; None: no step limit
-                max_seconds:float|None=FIT_SECONDS, # time budget of the training steps; None: no time limit
+                max_seconds:float|str|None='auto', # time budget of the training steps; 'auto': `cpmm.cnf.fit_seconds` (60 s; image flows 30 min); None: no time limit
                 patience:int=FIT_PATIENCE,    # epochs without a better held-out NLL before stopping
                 image_shape:tuple|None=None,  # (c, h, w): the conv flow on images
                 seed:int=0,                   # seeds the flow's weights, the held-out split and the training
@@ -76,6 +76,7 @@ def fit_teacher(X:Tensor,                     # (N, M) training data (or images 
     if len(X) == 0: raise ValueError("`X` is empty; the teacher needs data.")
     seed, patience = check_int(seed, 'seed', 0), check_int(patience, 'patience', 1)
     if steps is not None: steps = check_int(steps, 'steps', 1)
+    if isinstance(max_seconds, str) and max_seconds == 'auto': max_seconds = fit_seconds(image_shape is not None)
     if max_seconds is not None: max_seconds = check_real(max_seconds, 'max_seconds', 0.)
     if steps is None and max_seconds is None: raise ValueError("Give the teacher a budget: `steps`, `max_seconds` or both.")
     fit_keys = {'batch_size', 'lr', 'objective', 'weight_decay', 'kinetic', 'ot_block', 'refine'}

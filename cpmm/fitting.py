@@ -19,9 +19,9 @@ from .curriculum import fit_teacher, compute_spaces, curriculum_fit, GaussianSpa
 
 # %% auto #0
 __all__ = ['PARAMETERIZATIONS', 'INITS', 'RANKS', 'RANK_GAIN', 'PATH_MAX_DIMS', 'SPREAD', 'CURRICULA', 'LR_BATCH', 'DEFAULT_LR',
-           'PATH_LR', 'CURRICULUM_LR', 'MLP_SOLVER', 'MIN_EPOCH_STEPS', 'MIN_SPACE_STEPS', 'CURRICULUM_CLIP', 'EMA',
-           'IMAGE_SETTINGS', 'auto_rank', 'rank_candidates', 'select_rank', 'scaled_lr', 'space_epochs', 'resolve',
-           'build', 'fit_estimator', 'extract_mixture']
+           'PATH_LR', 'CURRICULUM_LR', 'MLP_SOLVER', 'MIN_EPOCH_STEPS', 'MIN_SPACE_STEPS', 'CURRICULUM_CLIP',
+           'PATIENCE_GROWTH', 'EMA', 'IMAGE_SETTINGS', 'auto_rank', 'rank_candidates', 'select_rank', 'scaled_lr',
+           'space_epochs', 'resolve', 'build', 'fit_estimator', 'extract_mixture']
 
 # %% ../nbs/09a_fitting.ipynb #05cd59f8
 PARAMETERIZATIONS = {'ode': NodeMFA, 'direct': DirectMFA}
@@ -39,6 +39,7 @@ MLP_SOLVER = dict(method='midpoint', step_size=0.1)    # the MLP ODE's default s
 MIN_EPOCH_STEPS = 10          # an epoch is at least this many optimizer steps: small data sets are passed over several times
 MIN_SPACE_STEPS = 50          # curriculum: each space trains for at least this many optimizer steps (whole epochs: `space_epochs`)
 CURRICULUM_CLIP = 1.          # max gradient norm while following the moving spaces of a curriculum
+PATIENCE_GROWTH = 1.          # early stopping waits also as many epochs as the best one took: a slow fit is not stopped on a plateau shorter than its own progress
 EMA = 0.99                    # decay of the moving average of the weights that the held-out checks and the result use (`cpmm.train.Trainer(ema=...)`)
 # The settings of the 28×28 grey image experiments (MNIST, Fashion-MNIST): the paper's C, G, R and conv ODE with a cheap
 # fixed-step solver; lr 3e-3 and the solver were tuned on a held-out part of MNIST's training set (bench/images.py).
@@ -206,7 +207,7 @@ def _fit_once(est, C:int, Z:Tensor, y:Tensor|None, valid:tuple|None, s:dict, see
     B = s['batch_size']
     common = dict(lr=s['lr'], clip=s['clip'], batch_size=B, entropy_weight=getattr(est, 'entropy_weight', 0.) if y is None else 0.,
                   checkpoint=checkpoint, device=est.device, progress=est.progress, noise_std=est.noise_std, seed=seed,
-                  resume=est.resume, callback=callback, ema=s['ema'])
+                  resume=est.resume, callback=callback, ema=s['ema'], patience_growth=PATIENCE_GROWTH)
     say = print if est.progress else (lambda *a: None)
     if est.curriculum == 'gaussian':
         say(f"cpmm: the teacher-free curriculum: {est.n_spaces} spaces (1 - v)x + v*noise, {s['epochs_per_space']} epoch(s) each, then up to {s['epochs']} epochs on the data")

@@ -15,7 +15,7 @@ from sklearn.utils.validation import validate_data, check_is_fitted
 from safetensors.torch import save_file, load_file
 from .checks import check_int
 from .mfa import HierarchicalMFA
-from .cnf import CNF, FIT_SECONDS
+from .cnf import CNF
 from .fitting import PARAMETERIZATIONS, EMA, fit_estimator, extract_mixture
 
 # %% auto #0
@@ -69,7 +69,7 @@ class CPMM(DensityMixin, ClusterMixin, BaseEstimator):
                  n_spaces:int=51,          # curriculum: spaces from the latent space to the input space
                  epochs_per_space:int|None=None, # curriculum: epochs on each space; None: `space_epochs`, one or as many as give each space `MIN_SPACE_STEPS` steps
                  teacher_steps:int|None=None, # curriculum: most optimizer steps of the default teacher flow; None: no step limit
-                 teacher_seconds:float|None=FIT_SECONDS, # curriculum: the teacher's time budget (it stops earlier once its held-out NLL stops improving)
+                 teacher_seconds:float|str|None='auto', # curriculum: the teacher's time budget (it stops earlier once its held-out NLL stops improving); 'auto': `cpmm.cnf.fit_seconds` (60 s; net='conv' 30 min)
                  teacher_options:dict|None=None, # curriculum: options of `fit_teacher` (CNF and CNF.fit options)
                  cache:str|None=None,      # curriculum: folder caching teachers and spaces; None: `cpmm.curriculum.cache_dir()`
                  checkpoint:str|None=None, # checkpoint file, written every epoch (with n_init > 1, one per restart)
@@ -99,7 +99,7 @@ class CPMMClassifier(ClassifierMixin, BaseEstimator):
                  parameterization:str='ode', net:str='mlp', image_shape:tuple|None=None, init:str='auto', epochs:int=200,
                  batch_size:int=512, lr:float|None=None, clip:float|None=None, noise_std:float=0.01, log_d_min:float=-10.,
                  standardize:bool=True, validation_fraction:float|None=0.1, n_iter_no_change:int=10, n_init:int=1, ema:float|None=EMA,
-                 node_options:dict|None=None, curriculum=None, n_spaces:int=51, epochs_per_space:int|None=None, teacher_steps:int|None=None, teacher_seconds:float|None=FIT_SECONDS,
+                 node_options:dict|None=None, curriculum=None, n_spaces:int=51, epochs_per_space:int|None=None, teacher_steps:int|None=None, teacher_seconds:float|str|None='auto',
                  teacher_options:dict|None=None, cache:str|None=None, checkpoint:str|None=None, resume:bool=False,
                  random_state:int=0, device:str='cpu', progress:bool=False, n_threads:int|None=None):
         self.n_components, self.rank, self.priors, self.parameterization = n_components, rank, priors, parameterization

@@ -306,6 +306,7 @@ def fit(param:nn.Module,            # the model to train (in place): a Parameter
         valid:float|tuple|None=None,# a fraction of X to hold out, or (X_valid, y_valid)
         patience:int|None=None,     # with `valid`: stop after this many epochs without a better validation score, and restore the best epoch's parameters; None: keep the last
         patience_from:int=0,        # early stopping watches epochs from this one on (e.g. after a curriculum's spaces)
+        patience_growth:float=0.,   # with `patience`: wait also this multiple of the epochs the best one took (from `patience_from`), so a slow run is not stopped on a plateau shorter than its own progress
         resume:bool=False,          # continue from `checkpoint` if it exists
         callback:Callable|None=None,# called as `callback(trainer, record)` after every epoch; it may raise `StopTraining`
         **kwargs,                   # passed to `Trainer` (lr, batch_size, objective, max_seconds, checkpoint, seed, ...)
@@ -315,6 +316,8 @@ def fit(param:nn.Module,            # the model to train (in place): a Parameter
         raise ValueError(f"`epochs` must be a non-negative integer or None, got {epochs!r}.")
     if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
         raise ValueError(f"`patience` must be a positive integer or None, got {patience!r}.")
+    if isinstance(patience_growth, bool) or not isinstance(patience_growth, (int, float)) or not patience_growth >= 0:
+        raise ValueError(f"`patience_growth` must be a non-negative number, got {patience_growth!r}.")
     if epochs is None and patience is None and not (kwargs.get('max_steps') or kwargs.get('max_seconds')):
         raise ValueError("`epochs=None` needs something else to stop the run: `patience` or a budget (`max_steps`, `max_seconds`).")
     data = X if callable(X) else None
@@ -353,7 +356,7 @@ def fit(param:nn.Module,            # the model to train (in place): a Parameter
                 if bar.last_v is None: bar = None      # the bar has ended (its total is reached)
             if watch and tr.epoch >= patience_from:
                 if rec[tr.valid_key] < best[0]: best = (rec[tr.valid_key], tr.epoch, tr.result_state())
-                elif tr.epoch - max(best[1], patience_from) >= patience: break
+                elif tr.epoch - max(best[1], patience_from) >= max(patience, patience_growth * (best[1] - patience_from)): break
             if callback is None: continue
             try: callback(tr, rec)
             except StopTraining: break
