@@ -64,7 +64,7 @@ def _split_line(kind:str, data:str, n_train:int, n_test:int, test_fraction:float
 def _model_line(est:CPMM, M:int) -> str:
     "The settings of the CPMM about to be fitted, in words: the components, the start, the epochs, the curriculum."
     p = est.get_params()
-    stop = (f"early stopping after {p['n_iter_no_change']} epochs without a better likelihood on a held-out "
+    stop = (f"early stopping after {p['n_iter_no_change']} epochs (or as many as the best epoch took) without a better likelihood on a held-out "
             f"{p['validation_fraction']:g} of the training set" if p['validation_fraction'] else "no early stopping (all epochs)")
     seconds = fit_seconds(p['net'] == 'conv') if p['teacher_seconds'] == 'auto' else p['teacher_seconds']
     budget = ' and '.join([*([f"{seconds:g} s of steps"] if seconds else []),

@@ -238,7 +238,7 @@ def _fit_once(est, C:int, Z:Tensor, y:Tensor|None, valid:tuple|None, s:dict, see
         elif isinstance(param, NodeMFA): param.init_from_data(Zi, yi, method=s['init'], seed=seed, spread=SPREAD)
         else: param.init_from_data(Zi, yi, method=s['init'], seed=seed)
         Zt, yt = _tiled(Z, y, B)
-        say(f"cpmm: training up to {s['epochs']} epochs" + (f", stopping after {s['patience']} without a better validation NLL" if valid is not None else ""))
+        say(f"cpmm: training up to {s['epochs']} epochs" + (f", stopping after {s['patience']} epochs (or as many as the best took) without a better validation NLL" if valid is not None else ""))
         tr = train_fit(param, Zt, yt, epochs=s['epochs'], valid=valid, patience=s['patience'] if valid is not None else None,
                        schedule='cosine', **common)
     return param, tr, (tr.evaluate(*valid) if valid is not None else None), extras
