@@ -5,7 +5,7 @@ with the training split's statistics), all on one thread, from the same run:
   - `CPMMClassifier(25)` with its defaults, and after every epoch the test accuracy of the moving average of its
     weights (the parameters a stop at that epoch would keep) beside the held-out tenth's NLL, which is what the
     fit watches;
-  - the same with the rank fixed at 4, 8, 16 and the largest the held-out rows allow (M − 1);
+  - the same with the rank fixed at 4, 8, 16 and the largest rank `select_rank` tried (M − 1 on MNIST-PCA50);
   - `epochs=0`: the start alone (one factor analyser per class, its 25 components spread along the trajectory);
   - QDA with `reg_param` tuned as the panel tunes it, and QDA without regularization (where every class's covariance is full rank).
 

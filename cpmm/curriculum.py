@@ -76,7 +76,9 @@ def fit_teacher(X:Tensor,                     # (N, M) training data (or images 
     if len(X) == 0: raise ValueError("`X` is empty; the teacher needs data.")
     seed, patience = check_int(seed, 'seed', 0), check_int(patience, 'patience', 1)
     if steps is not None: steps = check_int(steps, 'steps', 1)
-    if isinstance(max_seconds, str) and max_seconds == 'auto': max_seconds = fit_seconds(image_shape is not None)
+    if isinstance(max_seconds, str):
+        if max_seconds != 'auto': raise ValueError(f"`max_seconds` must be 'auto', None or a number of seconds, got {max_seconds!r}.")
+        max_seconds = fit_seconds(image_shape is not None)
     if max_seconds is not None: max_seconds = check_real(max_seconds, 'max_seconds', 0.)
     if steps is None and max_seconds is None: raise ValueError("Give the teacher a budget: `steps`, `max_seconds` or both.")
     fit_keys = {'batch_size', 'lr', 'objective', 'weight_decay', 'kinetic', 'ot_block', 'refine'}
